@@ -1,0 +1,34 @@
+"""pdpar: pandas' ``apply``, ``map`` and ``groupby(...).apply`` on every core.
+
+>>> import pandas as pd
+>>> import pdpar
+>>> df = pd.DataFrame({"a": [1, 2, 3], "b": [4.0, 5.0, 6.0]})
+>>> df.par(backend="threads").apply(lambda row: row.a * row.b, axis=1).tolist()
+[4.0, 10.0, 18.0]
+
+Importing pdpar registers the ``par`` accessor on DataFrame and Series. Every method takes the
+arguments of the pandas method it mirrors and returns exactly what pandas returns.
+"""
+
+from __future__ import annotations
+
+from . import accessor as _accessor  # noqa: F401  (registers the accessors)
+from .backends import shutdown
+from .errors import JitError, PdparError, RemoteTraceback, WorkerCrashedError
+from .options import Options, config, current_options
+from .planner import Plan
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "config",
+    "current_options",
+    "Options",
+    "Plan",
+    "shutdown",
+    "PdparError",
+    "JitError",
+    "WorkerCrashedError",
+    "RemoteTraceback",
+    "__version__",
+]

@@ -1,0 +1,148 @@
+"""The one place where pdpar touches pandas' private API, and the real pandas methods.
+
+pandas decides a result's shape, dtypes and index only after it has seen every per-row or
+per-group result. pdpar computes those results in chunks and then hands the whole ordered
+collection to the same pandas code that would have assembled it, so the result is pandas' own.
+The pieces of pandas used for that are private, so they are reached only through this module,
+which is tested on every supported pandas version (2.2 and 3.x).
+
+The real methods are captured at import: pdpar calls these, never the attributes on the
+classes, so a program (or pdpar's conformance tests) that reroutes ``DataFrame.apply`` through
+pdpar cannot make pdpar call itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas._libs import lib
+from pandas.core.apply import frame_apply as _frame_apply
+from pandas.core.groupby.ops import _is_indexed_like
+
+__all__ = [
+    "PANDAS_3",
+    "DataFrame_apply",
+    "DataFrame_map",
+    "DataFrame_groupby",
+    "Series_apply",
+    "Series_map",
+    "Series_groupby",
+    "frame_apply_op",
+    "wrap_frame_results",
+    "GroupSplit",
+    "split_groups",
+    "group_data",
+    "is_indexed_like",
+    "wrap_group_results",
+]
+
+PANDAS_3 = int(pd.__version__.split(".", 1)[0]) >= 3
+
+DataFrame_apply = pd.DataFrame.apply
+DataFrame_map = pd.DataFrame.map
+DataFrame_groupby = pd.DataFrame.groupby
+Series_apply = pd.Series.apply
+Series_map = pd.Series.map
+Series_groupby = pd.Series.groupby
+
+
+# --------------------------------------------------------------------------------------------
+# DataFrame.apply
+
+
+def frame_apply_op(df: pd.DataFrame, func: Any, axis: Any, raw: bool, result_type: Any,
+                   by_row: Any, args: tuple, kwargs: dict) -> Any:
+    """pandas' own apply object for ``df.apply(func, ...)``.
+
+    Building it validates ``axis`` and ``result_type`` exactly as pandas does, and it knows how
+    to assemble per-row or per-column results (:func:`wrap_frame_results`).
+    """
+    return _frame_apply(df, func=func, axis=axis, raw=raw, result_type=result_type,
+                        by_row=by_row, engine="python", engine_kwargs=None,
+                        args=args, kwargs=kwargs)
+
+
+def wrap_frame_results(op: Any, results: dict[int, Any]) -> pd.DataFrame | pd.Series:
+    """Assemble ``{position: result}`` into what ``df.apply`` returns, by pandas' own rules."""
+    return op.wrap_results(results, op.result_index).__finalize__(op.obj, method="apply")
+
+
+# --------------------------------------------------------------------------------------------
+# groupby(...).apply
+
+
+@dataclass
+class GroupSplit:
+    """A groupby's rows sorted by group, with each group's slice and key, in pandas' order."""
+
+    sorted_data: pd.DataFrame | pd.Series
+    starts: np.ndarray
+    ends: np.ndarray
+    keys: Sequence[Hashable]
+
+    @property
+    def ngroups(self) -> int:
+        return len(self.keys)
+
+
+def group_data(gb: Any, include_groups: bool) -> pd.DataFrame | pd.Series:
+    """The object whose groups pandas passes to the function in ``gb.apply``."""
+    return gb._selected_obj if include_groups else gb._obj_with_exclusions
+
+
+def split_groups(gb: Any, data: pd.DataFrame | pd.Series) -> GroupSplit:
+    """Split ``data`` the way ``gb.apply`` does: the same groups, keys and group order."""
+    grouper = gb._grouper
+    splitter = grouper._get_splitter(data)
+    if PANDAS_3:
+        keys = grouper.result_index
+    else:
+        keys = grouper.group_keys_seq
+    ngroups = splitter.ngroups
+    if ngroups:
+        starts, ends = lib.generate_slices(splitter._slabels, ngroups)
+    else:
+        starts = ends = np.empty(0, dtype=np.intp)
+    return GroupSplit(splitter._sorted_data, np.asarray(starts), np.asarray(ends), list(keys))
+
+
+def is_indexed_like(result: Any, group_axes: Sequence[pd.Index]) -> bool:
+    """pandas' test of whether a group's result is indexed like the group (a transform)."""
+    if PANDAS_3:
+        return bool(_is_indexed_like(result, group_axes))
+    return bool(_is_indexed_like(result, group_axes, 0))
+
+
+def wrap_group_results(gb: Any, data: pd.DataFrame | pd.Series, values: list[Any],
+                       mutated: bool) -> pd.DataFrame | pd.Series:
+    """Assemble per-group results, in group order, into what ``gb.apply`` returns."""
+    return gb._wrap_applied_output(data, values, not_indexed_same=mutated, is_transform=False)
+
+
+def groupby_replaces_func(func: Any) -> bool:
+    """pandas 2.2 swaps some builtins (``sum``, ``max``, ...) for numpy functions, with a warning."""
+    if PANDAS_3:
+        return False
+    from pandas.core import common as com
+
+    try:
+        return com.is_builtin_func(func) is not func
+    except TypeError:  # unhashable callables
+        return False
+
+
+def groupby_apply_emits_inclusion_warning(gb: Any) -> bool:
+    """pandas 2.2 warns when ``apply`` passes the grouping columns to the function."""
+    return (not PANDAS_3 and not isinstance(gb.obj, pd.Series) and gb._selection is None
+            and gb._selected_obj.shape != gb._obj_with_exclusions.shape)
+
+
+def groupby_include_groups_message(gb: Any) -> str:
+    from pandas.core.groupby.groupby import _apply_groupings_depr
+
+    return _apply_groupings_depr.format(type(gb).__name__, "apply")
+

@@ -1,0 +1,144 @@
+"""The ``par`` accessors on DataFrame and Series.
+
+They are thin: each method binds its arguments to the signature of the pandas method it mirrors
+(so a bad call raises the TypeError pandas would), resolves the options, and hands the call to
+its kind. ``df.par(n_jobs=2, backend="threads")`` returns an accessor with those options.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from . import _pandas
+from ._reentry import entered
+from .kinds import elements, frame, groups
+from .options import Options, current_options
+
+__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy"]
+
+
+def _binder(method: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
+    signature = inspect.signature(method)
+
+    def bind(obj: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
+        bound = signature.bind(obj, *args, **kwargs)
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
+    return bind
+
+
+class _Par:
+    """What both accessors share: the pandas object and the options given to ``par(...)``."""
+
+    def __init__(self, obj: Any, overrides: dict[str, Any] | None = None) -> None:
+        self._obj = obj
+        self._overrides = overrides or {}
+
+    def __call__(self, **options: Any) -> Any:
+        """An accessor with these options (n_jobs, backend, chunksize, max_inflight,
+        progress, jit) over the defaults from :func:`pdpar.config`."""
+        overrides = {**self._overrides, **options}
+        current_options().replace(**overrides)  # check now, where the caller wrote them
+        return type(self)(self._obj, overrides)
+
+    @property
+    def options(self) -> Options:
+        """The options a call through this accessor uses."""
+        return current_options().replace(**self._overrides)
+
+    def _run(self, kind: Callable[..., Any], bind: Callable[..., dict[str, Any]],
+             args: tuple, kwargs: dict[str, Any]) -> Any:
+        options = self.options
+        arguments = bind(self._obj, args, kwargs)
+        with entered():
+            return kind(self._obj, arguments, args, kwargs, options)
+
+    def groupby(self, *args: Any, **kwargs: Any) -> ParGroupBy:
+        """Like ``obj.groupby(...)`` (same arguments); its ``apply`` runs in parallel."""
+        groupby = _pandas.DataFrame_groupby if isinstance(self._obj, pd.DataFrame) \
+            else _pandas.Series_groupby
+        return ParGroupBy(groupby(self._obj, *args, **kwargs), self._overrides)
+
+
+_bind_frame_apply = _binder(_pandas.DataFrame_apply)
+_bind_frame_map = _binder(_pandas.DataFrame_map)
+_bind_series_apply = _binder(_pandas.Series_apply)
+_bind_series_map = _binder(_pandas.Series_map)
+
+
+@pd.api.extensions.register_dataframe_accessor("par")
+class DataFramePar(_Par):
+    """``df.par``: DataFrame methods that run on every core and return what pandas returns."""
+
+    def apply(self, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """``df.apply(...)``, same arguments and result, rows or columns in parallel."""
+        return self._run(frame.apply_frame, _bind_frame_apply, args, kwargs)
+
+    def map(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
+        """``df.map(...)``, same arguments and result, elements in parallel."""
+        return self._run(elements.map_frame, _bind_frame_map, args, kwargs)
+
+    def groupby_apply(self, by: Any, func: Callable[..., Any], *args: Any,
+                      **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """Shorthand for ``df.par.groupby(by).apply(func, *args, **kwargs)``."""
+        return self.groupby(by).apply(func, *args, **kwargs)
+
+
+@pd.api.extensions.register_series_accessor("par")
+class SeriesPar(_Par):
+    """``s.par``: Series methods that run on every core and return what pandas returns."""
+
+    def apply(self, *args: Any, **kwargs: Any) -> pd.Series | pd.DataFrame:
+        """``s.apply(...)``, same arguments and result, elements in parallel."""
+        return self._run(elements.apply_series, _bind_series_apply, args, kwargs)
+
+    def map(self, *args: Any, **kwargs: Any) -> pd.Series:
+        """``s.map(...)``, same arguments and result; callables run in parallel."""
+        return self._run(elements.map_series, _bind_series_map, args, kwargs)
+
+
+class ParGroupBy:
+    """A pandas groupby whose ``apply`` runs groups in parallel; other attributes are pandas'."""
+
+    def __init__(self, groupby: Any, overrides: dict[str, Any]) -> None:
+        self._groupby = groupby
+        self._overrides = overrides
+
+    def __getitem__(self, key: Any) -> ParGroupBy:
+        """Select columns, as ``df.groupby(...)[key]`` does."""
+        return ParGroupBy(self._groupby[key], self._overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._groupby, name)
+
+    def __repr__(self) -> str:
+        return f"<pdpar {self._groupby!r}>"
+
+    def apply(self, func: Any, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""
+        options = current_options().replace(**self._overrides)
+        include_groups = kwargs.pop("include_groups", groups.NOT_GIVEN)
+        if isinstance(self._groupby, pd.core.groupby.SeriesGroupBy) \
+                and include_groups is not groups.NOT_GIVEN:
+            kwargs["include_groups"] = include_groups  # a Series groupby passes it to func
+            include_groups = groups.NOT_GIVEN
+        with entered():
+            return groups.apply_groups(self._groupby, func, args, kwargs, include_groups,
+                                       options)
+
+
+def _mirror_signature(method: Callable[..., Any], original: Callable[..., Any]) -> None:
+    """Show pandas' own signature for ``method`` in help() and IDEs."""
+    signature = inspect.signature(original)
+    method.__signature__ = signature  # type: ignore[attr-defined]
+
+
+_mirror_signature(DataFramePar.apply, _pandas.DataFrame_apply)
+_mirror_signature(DataFramePar.map, _pandas.DataFrame_map)
+_mirror_signature(SeriesPar.apply, _pandas.Series_apply)
+_mirror_signature(SeriesPar.map, _pandas.Series_map)

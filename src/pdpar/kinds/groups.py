@@ -1,0 +1,102 @@
+"""``groupby(...).apply``.
+
+Split: pandas' own split of the groupby (:func:`pdpar._pandas.split_groups`): the rows sorted
+by group, each group's slice, and its key, in pandas' group order. Chunks are contiguous runs
+of whole groups, many per chunk, balanced by rows; a group is never split.
+Chunk task: call the function on each group exactly as pandas does (the group's ``name`` is its
+key) and note whether each result is indexed like its group.
+Combine: pandas' own assembly of the per-group results for the whole groupby
+(:func:`pdpar._pandas.wrap_group_results`).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import _pandas
+from ..errors import ChunkSpan, add_label_note
+from ..options import Options
+from ..planner import plan_call
+from . import execute
+
+__all__ = ["apply_groups", "NOT_GIVEN"]
+
+NOT_GIVEN = object()
+
+
+def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
+                 include_groups: Any, options: Options) -> pd.DataFrame | pd.Series:
+    """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
+
+    def pandas_apply() -> Any:
+        extra = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
+        return gb.apply(func, *args, **extra, **kwargs)
+
+    if isinstance(func, str) or not callable(func) or _pandas.groupby_replaces_func(func):
+        return pandas_apply()
+    # no groups: pandas may call the function once on an empty frame, to raise the right error
+    if gb.ngroups == 0 or plan_call("groups", gb.ngroups, options).direct:
+        return pandas_apply()
+    if include_groups is NOT_GIVEN:
+        include_groups = not _pandas.PANDAS_3
+    if include_groups and (_pandas.PANDAS_3 or isinstance(gb.obj, pd.Series)):
+        return pandas_apply()  # pandas 3 raises; a Series has no grouping columns to include
+
+    f = functools.wraps(func)(functools.partial(func, *args, **kwargs)) if (args or kwargs) \
+        else func
+    if include_groups:
+        # pandas 2.2: the grouping columns are passed unless that raises TypeError
+        try:
+            result = _apply_to(gb, f, _pandas.group_data(gb, True), options)
+        except TypeError:
+            return _apply_to(gb, f, _pandas.group_data(gb, False), options)
+        if _pandas.groupby_apply_emits_inclusion_warning(gb):
+            warnings.warn(_pandas.groupby_include_groups_message(gb), DeprecationWarning,
+                          stacklevel=4)
+        return result
+    return _apply_to(gb, f, _pandas.group_data(gb, False), options)
+
+
+def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
+              options: Options) -> pd.DataFrame | pd.Series:
+    split = _pandas.split_groups(gb, data)
+    plan = plan_call("groups", split.ngroups, options, weights=split.ends - split.starts)
+
+    payloads = []
+    for i, (g0, g1) in enumerate(plan.bounds):
+        row0 = int(split.starts[g0:g1].min())
+        row1 = int(split.ends[g0:g1].max())
+        payloads.append((split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
+                         split.ends[g0:g1] - row0, split.keys[g0:g1], f,
+                         ChunkSpan(i, plan.n_chunks, "groups", g0, g1)))
+    chunk_results = execute(record_groups_chunk, payloads, plan, options, "groups")
+    values = [v for chunk_values, _ in chunk_results for v in chunk_values]
+    mutated = any(chunk_mutated for _, chunk_mutated in chunk_results)
+    return _pandas.wrap_group_results(gb, data, values, mutated)
+
+
+def record_groups_chunk(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np.ndarray,
+                        keys: Sequence[Hashable], f: Callable[..., Any],
+                        span: ChunkSpan) -> tuple[list[Any], bool]:
+    """Call ``f`` on each group of ``piece``; the results and whether any was not a transform."""
+    values = []
+    mutated = False
+    for start, end, key in zip(starts, ends, keys):
+        group = piece.iloc[start:end]
+        object.__setattr__(group, "name", key)
+        group_axes = group.axes
+        try:
+            result = f(group)
+        except Exception as exc:
+            add_label_note(exc, "group", key, span)
+            raise
+        if not mutated and not _pandas.is_indexed_like(result, group_axes):
+            mutated = True
+        values.append(result)
+    return values, mutated

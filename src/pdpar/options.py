@@ -1,0 +1,149 @@
+"""The options of a pdpar call, and ``config``, the context manager that sets their defaults.
+
+An :class:`Options` value is frozen and validated when it is made, so a bad value fails at the
+call that wrote it, with a message naming the option and what it accepts. Defaults live in a
+:mod:`contextvars` variable: ``with pdpar.config(backend="threads"):`` changes them for the
+current thread or task only, and restores them on exit.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Literal
+
+__all__ = ["Options", "config", "current_options", "BUILTIN_BACKENDS"]
+
+#: Backends pdpar runs itself. Any other string is handed to joblib as a backend name
+#: (``"dask"``, ``"ray"``, or one registered with ``joblib.register_parallel_backend``).
+BUILTIN_BACKENDS = ("auto", "serial", "threads", "processes")
+
+JitMode = Literal[False, True, "auto"]
+
+
+def _check_n_jobs(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"n_jobs must be an int (-1 for all usable CPUs), got {value!r}")
+    if value == 0:
+        raise ValueError("n_jobs must be a positive int or a negative int (-1 = all usable CPUs), got 0")
+
+
+def _check_backend(value: object) -> None:
+    if not isinstance(value, str):
+        raise TypeError(
+            f"backend must be a str: one of {', '.join(map(repr, BUILTIN_BACKENDS))} "
+            f"or a joblib backend name, got {value!r}"
+        )
+    if not value:
+        raise ValueError(
+            f"backend must be one of {', '.join(map(repr, BUILTIN_BACKENDS))} "
+            "or a joblib backend name, got ''"
+        )
+
+
+def _check_positive_or_none(name: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int or None (automatic), got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int or None (automatic), got {value!r}")
+
+
+def _check_progress(value: object) -> None:
+    if isinstance(value, bool) or callable(value):
+        return
+    raise TypeError(
+        "progress must be False, True, a tqdm class, or a callable taking (done, total), "
+        f"got {value!r}"
+    )
+
+
+def _check_jit(value: object) -> None:
+    if value is True or value is False or value == "auto":
+        return
+    raise ValueError(f"jit must be False, True or 'auto', got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How a call runs. Every field is checked when the value is made.
+
+    n_jobs
+        Number of workers; -1 means every usable CPU (affinity and cgroup quota aware,
+        overridden by the ``PDPAR_N_JOBS`` environment variable), -2 all but one, and so on.
+    backend
+        ``"auto"``, ``"serial"``, ``"threads"``, ``"processes"``, or any joblib backend name.
+        A named backend is always used; only ``"auto"`` may decide to run serially.
+    chunksize
+        Rows (or columns, elements, groups) per chunk; None chooses automatically.
+    max_inflight
+        Most chunks submitted but not yet collected; None chooses automatically.
+    progress
+        False, True (a ``tqdm.auto`` bar on stderr), a tqdm class, or a callable that
+        receives ``(done, total)``.
+    jit
+        False, True (compile with numba or raise :class:`pdpar.JitError`), or ``"auto"``.
+    """
+
+    n_jobs: int = -1
+    backend: str = "auto"
+    chunksize: int | None = None
+    max_inflight: int | None = None
+    progress: bool | Callable[..., Any] = False
+    jit: JitMode = False
+
+    def __post_init__(self) -> None:
+        _check_n_jobs(self.n_jobs)
+        _check_backend(self.backend)
+        _check_positive_or_none("chunksize", self.chunksize)
+        _check_positive_or_none("max_inflight", self.max_inflight)
+        _check_progress(self.progress)
+        _check_jit(self.jit)
+
+    def replace(self, **changes: Any) -> Options:
+        """A copy with ``changes`` applied; unknown names raise TypeError naming them."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            valid = ", ".join(f.name for f in dataclasses.fields(self))
+            raise TypeError(
+                f"unknown pdpar option(s): {', '.join(sorted(unknown))}; valid options: {valid}"
+            )
+        return dataclasses.replace(self, **changes)
+
+
+_defaults: contextvars.ContextVar[Options] = contextvars.ContextVar(
+    "pdpar_defaults", default=Options()
+)
+
+
+def current_options() -> Options:
+    """The defaults in force here: ``Options()`` changed by every enclosing ``config``."""
+    return _defaults.get()
+
+
+class config:
+    """Set pdpar's default options inside a ``with`` block.
+
+    >>> import pdpar
+    >>> with pdpar.config(backend="threads", n_jobs=4):
+    ...     pdpar.current_options().backend
+    'threads'
+
+    The options are checked at once, so ``pdpar.config(n_jobs=0)`` raises before any block runs.
+    Blocks nest; each restores what the enclosing one set.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self._options = current_options().replace(**options)
+        self._token: contextvars.Token[Options] | None = None
+
+    def __enter__(self) -> Options:
+        self._token = _defaults.set(self._options)
+        return self._options
+
+    def __exit__(self, *exc_info: object) -> None:
+        assert self._token is not None
+        _defaults.reset(self._token)
+        self._token = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .errors import JitError
 from .options import Options
 
 __all__ = ["Plan", "plan_call", "usable_cpu_count", "resolve_n_jobs", "AUTO_MIN_UNITS"]
@@ -107,6 +108,9 @@ def plan_call(kind: str, n_units: int, options: Options,
     ``weights`` (groups) balances chunks by weight; ``work_units`` is the number of function
     calls when it differs from ``n_units`` (``DataFrame.map`` chunks rows but calls per cell).
     """
+    if options.jit is True:
+        raise JitError("jit=True: the numba path is not available in this version of pdpar; "
+                       "use jit=False or jit='auto' (which runs the Python path)")
     backend = options.backend
     work = n_units if work_units is None else work_units
     n_jobs = resolve_n_jobs(options.n_jobs)

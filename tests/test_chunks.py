@@ -1,0 +1,111 @@
+"""How inputs are split: views in order, whole groups balanced by size, nothing written back."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pdpar.options import Options
+from pdpar.planner import plan_call, weighted_bounds
+
+
+def row_pid(row):
+    return os.getpid()
+
+
+def test_results_come_back_in_input_order_with_many_small_chunks(backend):
+    df = pd.DataFrame({"x": np.arange(300)}, index=np.arange(300)[::-1] * 3)
+    got = df.par(backend=backend, chunksize=4).apply(lambda r: r["x"] + 0.5, axis=1)
+    pd.testing.assert_series_equal(got, df.apply(lambda r: r["x"] + 0.5, axis=1))
+
+
+def test_processes_backend_runs_in_other_processes():
+    df = pd.DataFrame({"x": np.arange(40)})
+    pids = df.par(backend="processes", chunksize=5).apply(row_pid, axis=1)
+    assert os.getpid() not in set(pids)
+
+
+def test_named_backend_is_used_even_for_one_row():
+    df = pd.DataFrame({"x": [1]})
+    assert df.par(backend="processes", n_jobs=2).apply(row_pid, axis=1).iloc[0] != os.getpid()
+
+
+def test_a_group_is_never_split_across_chunks(backend):
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"k": rng.integers(0, 30, 500), "x": rng.random(500)})
+    sizes = df.par(backend=backend, chunksize=4).groupby("k").apply(len)
+    pd.testing.assert_series_equal(sizes, df.groupby("k").apply(len))
+
+
+def test_groups_are_balanced_by_rows_with_many_groups_per_chunk():
+    sizes = np.array([1000] + [10] * 400 + [1000])
+    bounds = weighted_bounds(sizes, 8)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(sizes)
+    assert all(a < b for a, b in bounds)
+    assert all(b1 == a2 for (_, b1), (a2, _) in zip(bounds, bounds[1:]))
+    loads = [int(sizes[a:b].sum()) for a, b in bounds]
+    assert max(loads) <= 2 * sizes.sum() / 8 + 1000
+    assert max(b - a for a, b in bounds) > 1  # many groups share a chunk
+
+
+def test_automatic_chunks_give_every_worker_several_chunks():
+    plan = plan_call("rows", 10_000, Options(backend="threads", n_jobs=2))
+    assert plan.n_chunks == 8
+    assert plan.bounds[0] == (0, 1250) and plan.bounds[-1] == (8750, 10_000)
+
+
+def test_explicit_chunksize_counts_units():
+    plan = plan_call("groups", 10, Options(backend="threads", chunksize=3), weights=[1] * 10)
+    assert plan.bounds == ((0, 3), (3, 6), (6, 9), (9, 10))
+
+
+def test_auto_runs_small_inputs_as_plain_pandas_and_large_ones_on_processes():
+    assert plan_call("rows", 100, Options(n_jobs=2)).direct
+    assert plan_call("rows", 100_000, Options(n_jobs=2)).backend == "processes"
+    assert plan_call("rows", 100_000, Options(n_jobs=1)).direct
+
+
+def test_n_jobs_minus_one_honours_the_environment(monkeypatch):
+    monkeypatch.setenv("PDPAR_N_JOBS", "3")
+    assert plan_call("rows", 100, Options(backend="threads")).n_jobs == 3
+    monkeypatch.setenv("PDPAR_N_JOBS", "many")
+    with pytest.raises(ValueError, match="PDPAR_N_JOBS"):
+        plan_call("rows", 100, Options(backend="threads"))
+
+
+def mutate_row(row):
+    row["x"] = -1
+    return row["x"]
+
+
+def mutate_group(group):
+    group["x"] = -1
+    return group
+
+
+def test_input_is_never_written(backend):
+    df = pd.DataFrame({"x": np.arange(20.0), "k": np.arange(20) % 3})
+    before = df.copy()
+    df.par(backend=backend, chunksize=3).apply(mutate_row, axis=1)
+    df.par(backend=backend, chunksize=1).groupby("k").apply(mutate_group)
+    pd.testing.assert_frame_equal(df, before)
+
+
+def test_chunks_are_views_of_the_input():
+    from pdpar.kinds import frame
+
+    seen = []
+
+    def spy(piece, *rest):
+        seen.append(np.shares_memory(piece["x"].to_numpy(), df["x"].to_numpy()))
+        return original(piece, *rest)
+
+    df = pd.DataFrame({"x": np.arange(20.0)})
+    original = frame.record_frame_chunk
+    frame.record_frame_chunk = spy
+    try:
+        df.par(backend="serial", chunksize=5).apply(lambda r: r["x"], axis=1)
+    finally:
+        frame.record_frame_chunk = original
+    assert seen == [True] * 4

@@ -1,0 +1,40 @@
+"""The README's example runs and means what it says."""
+
+import pathlib
+import re
+
+import pandas as pd
+import pytest
+
+import pdpar
+
+README = pathlib.Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _python_blocks():
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def test_readme_starts_with_the_two_setup_commands():
+    first_block = re.search(r"```bash\n(.*?)```", README.read_text(), flags=re.S).group(1)
+    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    assert commands[0].endswith("python -m pdpar demo")
+    assert commands[1].endswith("python -m pytest")
+
+
+def test_readme_example_returns_what_pandas_returns():
+    namespace: dict = {}
+    exec(_python_blocks()[0], namespace)
+    df = namespace["df"]
+    pd.testing.assert_series_equal(namespace["revenue"],
+                                   df.apply(lambda row: row["price"] * row["qty"], axis=1))
+    pd.testing.assert_series_equal(namespace["labels"],
+                                   df["price"].map(lambda p: "cheap" if p < 3 else "dear"))
+    pd.testing.assert_series_equal(namespace["per_store"],
+                                   df.groupby("store").apply(lambda g: g["qty"].sum()))
+    pd.testing.assert_series_equal(namespace["fast"], df.apply(lambda r: r.sum(), axis=1))
+
+
+def test_jit_true_says_the_numba_path_is_not_available():
+    with pytest.raises(pdpar.JitError, match="numba"):
+        pd.DataFrame({"a": [1.0]}).par(jit=True).apply(lambda r: r.sum(), axis=1)

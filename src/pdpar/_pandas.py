@@ -124,7 +124,7 @@ def wrap_group_results(gb: Any, data: pd.DataFrame | pd.Series, values: list[Any
 
 
 def groupby_replaces_func(func: Any) -> bool:
-    """pandas 2.2 swaps some builtins (``sum``, ``max``, ...) for numpy functions, with a warning."""
+    """pandas 2.2 swaps builtins such as ``sum`` and ``max`` for numpy functions, and warns."""
     if PANDAS_3:
         return False
     from pandas.core import common as com

@@ -16,6 +16,7 @@ worker's traceback is chained to it as a :class:`~pdpar.errors.RemoteTraceback`.
 from __future__ import annotations
 
 import traceback
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -93,7 +94,10 @@ def run_chunks(task: Callable[..., Any], chunks: Sequence[tuple], *, backend: st
                 "(chunksize)."
             ) from exc
         finally:
-            generator.close()
+            with warnings.catch_warnings():
+                # closing early is how pdpar cancels the chunks a failure made useless
+                warnings.filterwarnings("ignore", message=r".*tasks", category=UserWarning)
+                generator.close()
     finally:
         if progress is not None:
             progress.close()

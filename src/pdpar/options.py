@@ -26,7 +26,9 @@ def _check_n_jobs(value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"n_jobs must be an int (-1 for all usable CPUs), got {value!r}")
     if value == 0:
-        raise ValueError("n_jobs must be a positive int or a negative int (-1 = all usable CPUs), got 0")
+        raise ValueError(
+            "n_jobs must be a positive int or a negative int (-1 = all usable CPUs), got 0"
+        )
 
 
 def _check_backend(value: object) -> None:
@@ -114,7 +116,7 @@ class Options:
 
 
 _defaults: contextvars.ContextVar[Options] = contextvars.ContextVar(
-    "pdpar_defaults", default=Options()
+    "pdpar_defaults", default=Options()  # noqa: B039 (Options is frozen)
 )
 
 

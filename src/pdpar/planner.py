@@ -85,7 +85,8 @@ def even_bounds(n: int, size: int) -> tuple[tuple[int, int], ...]:
     return tuple((start, min(start + size, n)) for start in range(0, n, size))
 
 
-def weighted_bounds(weights: Sequence[int] | np.ndarray, n_chunks: int) -> tuple[tuple[int, int], ...]:
+def weighted_bounds(weights: Sequence[int] | np.ndarray,
+                    n_chunks: int) -> tuple[tuple[int, int], ...]:
     """Split units into ``n_chunks`` contiguous ranges of about equal total weight.
 
     Used for groups: a chunk holds whole groups, many per chunk, balanced by rows.

@@ -13,6 +13,8 @@ pdpar cannot make pdpar call itself.
 
 from __future__ import annotations
 
+import contextlib
+
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -133,6 +135,22 @@ def groupby_replaces_func(func: Any) -> bool:
         return com.is_builtin_func(func) is not func
     except TypeError:  # unhashable callables
         return False
+
+
+def groups_columns(gb: Any) -> bool:
+    """pandas 2.2 can group columns (``axis=1``, deprecated); pdpar splits rows only."""
+    return not PANDAS_3 and getattr(gb, "axis", 0) == 1
+
+
+def group_mutation_allowed(with_groupings: bool) -> Any:
+    """pandas 2.2 silences chained-assignment warnings while ``apply`` passes whole groups.
+
+    The option is global, so it is set only where it differs (a worker process), never
+    toggled concurrently by threads of one process.
+    """
+    if PANDAS_3 or not with_groupings or pd.get_option("mode.chained_assignment") is None:
+        return contextlib.nullcontext()
+    return pd.option_context("mode.chained_assignment", None)
 
 
 def groupby_apply_emits_inclusion_warning(gb: Any) -> bool:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from . import _pandas
 from ._reentry import entered
+from ._warnings import attributed_to_caller
 from .kinds import elements, frame, groups
 from .options import Options, current_options
 
@@ -55,7 +56,7 @@ class _Par:
              args: tuple, kwargs: dict[str, Any]) -> Any:
         options = self.options
         arguments = bind(self._obj, args, kwargs)
-        with entered():
+        with entered(), attributed_to_caller():
             return kind(self._obj, arguments, args, kwargs, options)
 
     def groupby(self, *args: Any, **kwargs: Any) -> ParGroupBy:
@@ -127,7 +128,7 @@ class ParGroupBy:
                 and include_groups is not groups.NOT_GIVEN:
             kwargs["include_groups"] = include_groups  # a Series groupby passes it to func
             include_groups = groups.NOT_GIVEN
-        with entered():
+        with entered(), attributed_to_caller():
             return groups.apply_groups(self._groupby, func, args, kwargs, include_groups,
                                        options)
 

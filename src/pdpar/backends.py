@@ -1,6 +1,6 @@
 """Running chunk tasks: serially, on threads, on processes, or on any joblib backend.
 
-This is the only module that talks to joblib. It knows nothing of pandas: it receives a task (a
+This is the only module that starts workers. It knows nothing of pandas: it receives a task (a
 module-level function), one argument tuple per chunk, and yields the tasks' results in chunk
 order.
 
@@ -8,26 +8,35 @@ order.
 >>> list(run_chunks(pow, [(2, 3), (3, 2)], backend="threads", n_jobs=2))
 [8, 9]
 
-A task that raises is reported in chunk order: the exception of the first failing chunk is
-raised with its own type, the chunks not yet collected are cancelled, and for processes the
-worker's traceback is chained to it as a :class:`~pdpar.errors.RemoteTraceback`.
+- ``"threads"``: a thread pool that lives for the call. Each chunk runs in a copy of the
+  caller's :mod:`contextvars` context, so settings such as ``np.errstate`` carry over.
+- ``"processes"``: joblib's loky executor, reused across calls (a warm pool; never ``fork``).
+  The caller's ``np.errstate`` travels with each chunk.
+- any other name: ``joblib.Parallel`` with that backend (``"dask"``, ``"ray"``, ...).
+
+At most ``max_inflight`` chunks are submitted and not yet collected. A task that raises is
+reported in chunk order: the first failing chunk's exception is raised with its own type, and
+the chunks not yet started are cancelled. For processes the worker's traceback is chained to it
+as a :class:`~pdpar.errors.RemoteTraceback`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import traceback
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
+
+import numpy as np
 
 from ._reentry import entered
 from .errors import RemoteTraceback, WorkerCrashedError
 from .progress import ProgressSink
 
-__all__ = ["run_chunks", "shutdown", "JOBLIB_NAMES"]
-
-#: pdpar's backend names and the joblib backends that implement them.
-JOBLIB_NAMES = {"threads": "threading", "processes": "loky"}
+__all__ = ["run_chunks", "shutdown"]
 
 
 class _Failure:
@@ -40,19 +49,14 @@ class _Failure:
         self.remote_tb = remote_tb
 
 
-def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool) -> Any:
-    with entered():
+def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool,
+               errstate: dict[str, str] | None = None) -> Any:
+    with entered(), np.errstate(**(errstate or {})):
         try:
             return task(*args)
         except Exception as exc:  # the user's exceptions; KeyboardInterrupt passes through
             tb = "".join(traceback.format_exception(exc)) if in_worker_process else None
             return _Failure(exc, tb)
-
-
-def _raise_failure(failure: _Failure) -> None:
-    if failure.remote_tb is not None:
-        raise failure.exc from RemoteTraceback(failure.remote_tb)
-    raise failure.exc
 
 
 def run_chunks(task: Callable[..., Any], chunks: Sequence[tuple], *, backend: str, n_jobs: int,
@@ -61,56 +65,116 @@ def run_chunks(task: Callable[..., Any], chunks: Sequence[tuple], *, backend: st
     """Yield ``task(*args)`` for each ``args`` in ``chunks``, in order.
 
     ``backend`` is ``"serial"``, ``"threads"``, ``"processes"`` or a joblib backend name.
-    At most ``max_inflight`` chunks (default: two per worker) are dispatched ahead of
-    collection. ``progress.update(sizes[i])`` is called as chunk ``i`` is collected.
+    ``progress.update(sizes[i])`` is called as chunk ``i`` is collected.
     Raises the first failing chunk's exception, or :class:`WorkerCrashedError` if a worker died.
     """
+    window = max_inflight if max_inflight is not None else 2 * n_jobs
     try:
         if backend == "serial":
             outcomes: Iterator[Any] = (_call_task(task, args, False) for args in chunks)
-            yield from _collect(outcomes, progress, sizes)
-            return
-
-        from joblib import Parallel, delayed
-        from joblib.externals.loky.process_executor import TerminatedWorkerError
-
-        joblib_backend = JOBLIB_NAMES.get(backend, backend)
-        in_process = joblib_backend == "threading"
-        parallel = Parallel(
-            n_jobs=n_jobs,
-            backend=joblib_backend,
-            return_as="generator",
-            pre_dispatch=max_inflight if max_inflight is not None else "2*n_jobs",
-            batch_size=1,
-            mmap_mode="c",
-        )
-        generator = parallel(delayed(_call_task)(task, args, not in_process) for args in chunks)
+        elif backend == "threads":
+            outcomes = _on_threads(task, chunks, n_jobs, window)
+        elif backend == "processes":
+            outcomes = _on_processes(task, chunks, n_jobs, window)
+        else:
+            outcomes = _on_joblib(task, chunks, backend, n_jobs, window)
         try:
-            yield from _collect(generator, progress, sizes)
-        except TerminatedWorkerError as exc:
-            raise WorkerCrashedError(
-                f"a worker process died while running a chunk ({exc}). "
-                "If it ran out of memory, try fewer workers (n_jobs) or smaller chunks "
-                "(chunksize)."
-            ) from exc
+            for i, outcome in enumerate(outcomes):
+                if isinstance(outcome, _Failure):
+                    _raise_failure(outcome)
+                if progress is not None:
+                    progress.update(sizes[i] if sizes is not None else 1)
+                yield outcome
         finally:
-            with warnings.catch_warnings():
-                # closing early is how pdpar cancels the chunks a failure made useless
-                warnings.filterwarnings("ignore", message=r".*tasks", category=UserWarning)
-                generator.close()
+            outcomes.close()  # type: ignore[attr-defined]
     finally:
         if progress is not None:
             progress.close()
 
 
-def _collect(outcomes: Iterator[Any], progress: ProgressSink | None,
-             sizes: Sequence[int] | None) -> Iterator[Any]:
-    for i, outcome in enumerate(outcomes):
-        if isinstance(outcome, _Failure):
-            _raise_failure(outcome)
-        if progress is not None:
-            progress.update(sizes[i] if sizes is not None else 1)
-        yield outcome
+def _raise_failure(failure: _Failure) -> None:
+    if failure.remote_tb is not None:
+        raise failure.exc from RemoteTraceback(failure.remote_tb)
+    raise failure.exc
+
+
+def _in_order(submit: Callable[[tuple], Future], chunks: Sequence[tuple],
+              window: int) -> Iterator[Any]:
+    """Submit chunks keeping at most ``window`` uncollected; yield results in chunk order."""
+    pending: deque[Future] = deque()
+    todo = iter(chunks)
+    try:
+        for args in todo:
+            pending.append(submit(args))
+            if len(pending) >= window:
+                break
+        while pending:
+            outcome = pending.popleft().result()
+            for args in todo:
+                pending.append(submit(args))
+                break
+            yield outcome
+    finally:
+        for future in pending:
+            future.cancel()
+
+
+def _on_threads(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
+                window: int) -> Iterator[Any]:
+    context = contextvars.copy_context()
+    executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="pdpar")
+
+    def submit(args: tuple) -> Future:
+        return executor.submit(context.copy().run, _call_task, task, args, False)
+
+    try:
+        yield from _in_order(submit, chunks, window)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _process_executor(n_jobs: int) -> Any:
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=n_jobs)
+
+
+def _on_processes(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
+                  window: int) -> Iterator[Any]:
+    from joblib.externals.loky.process_executor import BrokenProcessPool
+
+    executor = _process_executor(n_jobs)
+    errstate = np.geterr()
+
+    def submit(args: tuple) -> Future:
+        return executor.submit(_call_task, task, args, True, errstate)
+
+    try:
+        yield from _in_order(submit, chunks, window)
+    except BrokenProcessPool as exc:  # includes TerminatedWorkerError
+        raise WorkerCrashedError(
+            f"a worker process died while running a chunk ({exc}). If it ran out of memory, "
+            "try fewer workers (n_jobs) or smaller chunks (chunksize)."
+        ) from exc
+    except KeyboardInterrupt:
+        shutdown()  # stop the chunks that are running, not only the queued ones
+        raise
+
+
+def _on_joblib(task: Callable[..., Any], chunks: Sequence[tuple], backend: str, n_jobs: int,
+               window: int) -> Iterator[Any]:
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator",
+                        pre_dispatch=window, batch_size=1)
+    generator = parallel(delayed(_call_task)(task, args, True) for args in chunks)
+    try:
+        yield from generator
+    finally:
+        with warnings.catch_warnings():
+            # closing early is how pdpar cancels the chunks a failure made useless
+            warnings.filterwarnings("ignore", message=r".*tasks", category=UserWarning)
+            generator.close()
 
 
 def shutdown() -> None:

@@ -38,7 +38,8 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
         extra = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
         return gb.apply(func, *args, **extra, **kwargs)
 
-    if isinstance(func, str) or not callable(func) or _pandas.groupby_replaces_func(func):
+    if (isinstance(func, str) or not callable(func) or _pandas.groupby_replaces_func(func)
+            or _pandas.groups_columns(gb)):
         return pandas_apply()
     # no groups: pandas may call the function once on an empty frame, to raise the right error
     if gb.ngroups == 0 or plan_call("groups", gb.ngroups, options).direct:
@@ -53,18 +54,19 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
     if include_groups:
         # pandas 2.2: the grouping columns are passed unless that raises TypeError
         try:
-            result = _apply_to(gb, f, _pandas.group_data(gb, True), options)
+            with _pandas.group_mutation_allowed(True):  # for this process; workers set their own
+                result = _apply_to(gb, f, _pandas.group_data(gb, True), options, True)
         except TypeError:
-            return _apply_to(gb, f, _pandas.group_data(gb, False), options)
+            return _apply_to(gb, f, _pandas.group_data(gb, False), options, False)
         if _pandas.groupby_apply_emits_inclusion_warning(gb):
             warnings.warn(_pandas.groupby_include_groups_message(gb), DeprecationWarning,
-                          stacklevel=4)
+                          stacklevel=2)
         return result
-    return _apply_to(gb, f, _pandas.group_data(gb, False), options)
+    return _apply_to(gb, f, _pandas.group_data(gb, False), options, False)
 
 
 def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
-              options: Options) -> pd.DataFrame | pd.Series:
+              options: Options, with_groupings: bool) -> pd.DataFrame | pd.Series:
     split = _pandas.split_groups(gb, data)
     plan = plan_call("groups", split.ngroups, options, weights=split.ends - split.starts)
 
@@ -73,7 +75,7 @@ def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
         row0 = int(split.starts[g0:g1].min())
         row1 = int(split.ends[g0:g1].max())
         payloads.append((split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
-                         split.ends[g0:g1] - row0, split.keys[g0:g1], f,
+                         split.ends[g0:g1] - row0, split.keys[g0:g1], f, with_groupings,
                          ChunkSpan(i, plan.n_chunks, "groups", g0, g1)))
     chunk_results = execute(record_groups_chunk, payloads, plan, options, "groups")
     values = [v for chunk_values, _ in chunk_results for v in chunk_values]
@@ -82,9 +84,16 @@ def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
 
 
 def record_groups_chunk(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np.ndarray,
-                        keys: Sequence[Hashable], f: Callable[..., Any],
+                        keys: Sequence[Hashable], f: Callable[..., Any], with_groupings: bool,
                         span: ChunkSpan) -> tuple[list[Any], bool]:
     """Call ``f`` on each group of ``piece``; the results and whether any was not a transform."""
+    with _pandas.group_mutation_allowed(with_groupings):
+        return _record_groups(piece, starts, ends, keys, f, span)
+
+
+def _record_groups(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np.ndarray,
+                   keys: Sequence[Hashable], f: Callable[..., Any],
+                   span: ChunkSpan) -> tuple[list[Any], bool]:
     values = []
     mutated = False
     for start, end, key in zip(starts, ends, keys):

@@ -14,7 +14,6 @@ pdpar cannot make pdpar call itself.
 from __future__ import annotations
 
 import contextlib
-
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any

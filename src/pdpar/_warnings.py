@@ -7,11 +7,11 @@ re-issues each one at the first frame outside pdpar and pandas, through the user
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
 from types import FrameType
 
 import pandas as pd
@@ -21,11 +21,12 @@ __all__ = ["attributed_to_caller", "warn_at_caller"]
 _PDPAR_DIR = os.path.dirname(os.path.abspath(__file__))
 _PANDAS_DIR = os.path.dirname(os.path.abspath(pd.__file__))
 _PANDAS_TESTS = os.path.join(_PANDAS_DIR, "tests")
+_CONTEXTLIB = os.path.abspath(contextlib.__file__)
 
 
 def _is_library_frame(frame: FrameType) -> bool:
     filename = os.path.abspath(frame.f_code.co_filename)
-    if filename.startswith(_PDPAR_DIR):
+    if filename.startswith(_PDPAR_DIR) or filename == _CONTEXTLIB:
         return True
     return filename.startswith(_PANDAS_DIR) and not filename.startswith(_PANDAS_TESTS)
 
@@ -55,7 +56,7 @@ def warn_at_caller(message: Warning) -> None:
     )
 
 
-@contextmanager
+@contextlib.contextmanager
 def attributed_to_caller() -> Iterator[None]:
     """Re-issue the warnings raised in this block at the user's line, through their filters."""
     caught: list[warnings.WarningMessage] = []

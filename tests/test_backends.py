@@ -1,0 +1,101 @@
+"""The execution layer: joblib pass-through, caller state in workers, in-order windows."""
+
+import os
+import threading
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pdpar._pandas import PANDAS_3
+from pdpar._warnings import attributed_to_caller
+from pdpar.backends import run_chunks
+
+
+def pid_of_row(row):
+    return os.getpid()
+
+
+def test_other_joblib_backend_names_pass_through():
+    df = pd.DataFrame({"x": range(30)})
+    for name in ["loky", "sequential", "threading"]:
+        got = df.par(backend=name, chunksize=4).apply(lambda r: r["x"] * 3, axis=1)
+        pd.testing.assert_series_equal(got, df.apply(lambda r: r["x"] * 3, axis=1))
+    assert os.getpid() not in set(df.par(backend="loky", chunksize=10).apply(pid_of_row, axis=1))
+
+
+def test_unknown_backend_name_raises_joblibs_error():
+    with pytest.raises(ValueError, match="Invalid backend"):
+        pd.Series(range(3)).par(backend="no-such-backend").map(abs)
+
+
+def sqrt_of(x):
+    return np.sqrt(np.float64(x))
+
+
+@pytest.mark.parametrize("backend", ["serial", "threads", "processes"])
+def test_workers_see_the_callers_numpy_error_settings(backend):
+    s = pd.Series([-1.0, 4.0, -9.0, 16.0])
+    with np.errstate(invalid="raise"):
+        with pytest.raises(FloatingPointError):
+            s.par(backend=backend, chunksize=1).map(sqrt_of)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = s.par(backend=backend, chunksize=1).map(sqrt_of)
+    with np.errstate(invalid="ignore"):
+        pd.testing.assert_series_equal(got, s.map(sqrt_of))
+
+
+def test_warnings_inside_a_call_point_at_the_callers_line():
+    with pytest.warns(UserWarning, match="inside") as record:
+        with attributed_to_caller():
+            warnings.warn("inside", UserWarning, stacklevel=1)
+    assert record[0].filename == __file__
+
+
+@pytest.mark.skipif(not PANDAS_3, reason="pandas 3 deprecates Series.map(arg=...)")
+def test_pandas_warnings_point_at_the_callers_line():
+    s = pd.Series([1, 2, 3])
+    with pytest.warns(DeprecationWarning, match="arg") as record:
+        s.par(backend="threads", chunksize=1).map(arg=abs)
+    assert record[0].filename == __file__
+
+
+def _slow_then_fast(delay, value):
+    time.sleep(delay)
+    return value
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_results_are_yielded_in_chunk_order_even_when_later_chunks_finish_first(backend):
+    chunks = [(0.3, "first"), (0.0, "second"), (0.0, "third"), (0.1, "fourth")]
+    assert list(run_chunks(_slow_then_fast, chunks, backend=backend, n_jobs=2)) == [
+        "first", "second", "third", "fourth"]
+
+
+def test_at_most_max_inflight_chunks_are_submitted_and_not_collected():
+    lock = threading.Lock()
+    state = {"running": 0, "peak": 0}
+
+    def task(i):
+        with lock:
+            state["running"] += 1
+            state["peak"] = max(state["peak"], state["running"])
+        time.sleep(0.01)
+        with lock:
+            state["running"] -= 1
+        return i
+
+    collected = []
+    for i in run_chunks(task, [(i,) for i in range(40)], backend="threads", n_jobs=8,
+                        max_inflight=3):
+        collected.append(i)
+    assert collected == list(range(40))
+    assert state["peak"] <= 3
+
+
+def test_no_pdpar_threads_outlive_a_call():
+    pd.Series(range(100)).par(backend="threads", chunksize=5).map(abs)
+    assert not [t for t in threading.enumerate() if t.name.startswith("pdpar")]

@@ -50,7 +50,7 @@ class _Failure:
 
 
 def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool,
-               errstate: dict[str, str] | None = None) -> Any:
+               errstate: dict[str, Any] | None = None) -> Any:
     with entered(), np.errstate(**(errstate or {})):
         try:
             return task(*args)

@@ -51,6 +51,11 @@ Series_map = pd.Series.map
 Series_groupby = pd.Series.groupby
 
 
+def given(value: Any) -> bool:
+    """False for pandas' marker of an argument left at its default."""
+    return value is not None and value is not pd.api.extensions.no_default
+
+
 # --------------------------------------------------------------------------------------------
 # DataFrame.apply
 
@@ -70,6 +75,39 @@ def frame_apply_op(df: pd.DataFrame, func: Any, axis: Any, raw: bool, result_typ
 def wrap_frame_results(op: Any, results: dict[int, Any]) -> pd.DataFrame | pd.Series:
     """Assemble ``{position: result}`` into what ``df.apply`` returns, by pandas' own rules."""
     return op.wrap_results(results, op.result_index).__finalize__(op.obj, method="apply")
+
+
+# --------------------------------------------------------------------------------------------
+# Series.map, Series.apply, DataFrame.map
+
+
+def _converted_before_mapping(values: Any) -> bool:
+    # pandas 2.2 maps nullable and numeric Arrow arrays through ``to_numpy()`` of the whole
+    # array: one missing value anywhere turns every element passed to the function into float
+    if PANDAS_3:
+        return False
+    from pandas.core.arrays import ArrowExtensionArray, BaseMaskedArray
+
+    if isinstance(values, BaseMaskedArray):
+        return True
+    return isinstance(values, ArrowExtensionArray) and pd.api.types.is_numeric_dtype(values.dtype)
+
+
+def elements_as_mapped(s: pd.Series) -> pd.Series:
+    """``s`` holding the very values pandas passes to a mapped function, ready to chunk."""
+    if _converted_before_mapping(s.array):
+        return pd.Series(s.array.to_numpy(), index=s.index, name=s.name, copy=False)
+    return s
+
+
+def frame_elements_as_mapped(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each column holding the values ``DataFrame.map`` passes to the function."""
+    if not any(_converted_before_mapping(df.iloc[:, j].array) for j in range(df.shape[1])):
+        return df
+    columns = {j: elements_as_mapped(df.iloc[:, j]) for j in range(df.shape[1])}
+    out = pd.DataFrame(columns, index=df.index)
+    out.columns = df.columns
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -124,10 +124,6 @@ class ParGroupBy:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""
         options = current_options().replace(**self._overrides)
         include_groups = kwargs.pop("include_groups", groups.NOT_GIVEN)
-        if isinstance(self._groupby, pd.core.groupby.SeriesGroupBy) \
-                and include_groups is not groups.NOT_GIVEN:
-            kwargs["include_groups"] = include_groups  # a Series groupby passes it to func
-            include_groups = groups.NOT_GIVEN
         with entered(), attributed_to_caller():
             return groups.apply_groups(self._groupby, func, args, kwargs, include_groups,
                                        options)

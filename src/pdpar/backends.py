@@ -23,6 +23,8 @@ as a :class:`~pdpar.errors.RemoteTraceback`.
 from __future__ import annotations
 
 import contextvars
+import os
+import pickle
 import traceback
 import warnings
 from collections import deque
@@ -30,10 +32,11 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import cloudpickle
 import numpy as np
 
 from ._reentry import entered
-from .errors import RemoteTraceback, WorkerCrashedError
+from .errors import PdparError, RemoteTraceback, WorkerCrashedError
 from .progress import ProgressSink
 
 __all__ = ["run_chunks", "shutdown"]
@@ -48,6 +51,36 @@ class _Failure:
         self.exc = exc
         self.remote_tb = remote_tb
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuild the exception from its class, args and attributes (notes included) without
+        # calling __init__, which may take other arguments than ``args``.
+        exc = self.exc
+        return (_rebuild_failure, (type(exc), exc.args, exc.__dict__, self.remote_tb))
+
+
+def _rebuild_failure(cls: type[BaseException], args: tuple, state: dict[str, Any],
+                     remote_tb: str | None) -> _Failure:
+    exc = cls.__new__(cls, *args)
+    exc.args = args
+    exc.__dict__.update(state)
+    return _Failure(exc, remote_tb)
+
+
+def _sendable(failure: _Failure) -> _Failure:
+    """``failure``, or a stand-in that names it if it cannot travel back from a worker."""
+    try:
+        pickle.loads(cloudpickle.dumps(failure))
+    except Exception as err:
+        exc = failure.exc
+        standin = PdparError(
+            f"the function raised {type(exc).__module__}.{type(exc).__qualname__}: {exc}; "
+            f"it could not be sent back from the worker process ({err!r})"
+        )
+        for note in getattr(exc, "__notes__", ()):
+            standin.add_note(note)
+        return _Failure(standin, failure.remote_tb)
+    return failure
+
 
 def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool,
                errstate: dict[str, Any] | None = None) -> Any:
@@ -55,8 +88,9 @@ def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool,
         try:
             return task(*args)
         except Exception as exc:  # the user's exceptions; KeyboardInterrupt passes through
-            tb = "".join(traceback.format_exception(exc)) if in_worker_process else None
-            return _Failure(exc, tb)
+            if not in_worker_process:
+                return _Failure(exc, None)
+            return _sendable(_Failure(exc, "".join(traceback.format_exception(exc))))
 
 
 def run_chunks(task: Callable[..., Any], chunks: Sequence[tuple], *, backend: str, n_jobs: int,
@@ -133,15 +167,31 @@ def _on_threads(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-def _process_executor(n_jobs: int) -> Any:
-    from joblib.externals.loky import get_reusable_executor
+#: Thread-pool settings of numeric libraries, limited in workers so that workers times
+#: threads does not exceed the CPUs.
+_THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                      "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS",
+                      "NUMEXPR_NUM_THREADS")
 
-    return get_reusable_executor(max_workers=n_jobs)
+
+def _process_executor(n_jobs: int) -> Any:
+    """joblib's reusable loky executor, the same one ``joblib.Parallel`` uses.
+
+    Sharing it keeps pdpar and a program's own joblib calls from fighting over one pool. Large
+    arrays are not memory-mapped (``max_nbytes=None``): chunks are views, pickled alone, and
+    no temporary file is written.
+    """
+    from joblib import cpu_count
+    from joblib.executor import get_memmapping_executor
+
+    per_worker = str(max(cpu_count() // n_jobs, 1))
+    env = {var: os.environ.get(var, per_worker) for var in _THREAD_LIMIT_VARS}
+    return get_memmapping_executor(n_jobs, env=env, max_nbytes=None)
 
 
 def _on_processes(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
                   window: int) -> Iterator[Any]:
-    from joblib.externals.loky.process_executor import BrokenProcessPool
+    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
 
     executor = _process_executor(n_jobs)
     errstate = np.geterr()
@@ -151,11 +201,13 @@ def _on_processes(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int
 
     try:
         yield from _in_order(submit, chunks, window)
-    except BrokenProcessPool as exc:  # includes TerminatedWorkerError
+    except TerminatedWorkerError as exc:
         raise WorkerCrashedError(
             f"a worker process died while running a chunk ({exc}). If it ran out of memory, "
             "try fewer workers (n_jobs) or smaller chunks (chunksize)."
         ) from exc
+    except BrokenProcessPool as exc:
+        raise WorkerCrashedError(f"the worker processes stopped working: {exc}") from exc
     except KeyboardInterrupt:
         shutdown()  # stop the chunks that are running, not only the queued ones
         raise

@@ -19,7 +19,15 @@ from ..options import Options
 from ..planner import Plan
 from ..progress import make_progress
 
-__all__ = ["execute", "Replayer"]
+__all__ = ["execute", "Replayer", "call_with"]
+
+
+def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: Any) -> Any:
+    """``func(x, *args, **kwargs)``: how pandas passes extra arguments to a function.
+
+    Used through ``functools.partial(call_with, func, args, kwargs)``, which pickles by value.
+    """
+    return func(x, *args, **kwargs)
 
 
 def execute(task: Callable[..., Any], payloads: Sequence[tuple], plan: Plan, options: Options,

@@ -25,7 +25,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, plan_call
-from . import Replayer, execute
+from . import Replayer, call_with, execute
 
 __all__ = ["map_series", "apply_series", "map_frame"]
 
@@ -73,14 +73,14 @@ def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
         return _pandas.Series_apply(s, *call_args, **call_kwargs)
 
     if (not callable(func) or isinstance(func, (str, np.ufunc)) or is_list_like(func)
-            or by_row != "compat" or "convert_dtype" in arguments
+            or by_row != "compat" or _pandas.given(arguments.get("convert_dtype"))
             or len(s) == 0 or not _maps_per_element(s.dtype)):
         return pandas_apply()
     plan = plan_call("elements", len(s), options)
     if plan.direct:
         return pandas_apply()
     if args or kwargs:
-        func = functools.partial(_call_with, func, args, kwargs)
+        func = functools.partial(call_with, func, args, kwargs)
     results = _run_series(s, func, plan, options, "apply", None)
     replayer = Replayer(results)
     out = _pandas.Series_apply(s, replayer)
@@ -106,7 +106,8 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
         return pandas_map()
     if kwargs:
         func = functools.partial(func, **kwargs)
-    payloads = [(df.iloc[start:stop], func, na_action,
+    source = _pandas.frame_elements_as_mapped(df)
+    payloads = [(source.iloc[start:stop], func, na_action,
                  ChunkSpan(i, plan.n_chunks, "rows", start, stop))
                 for i, (start, stop) in enumerate(plan.bounds)]
     chunk_results = execute(record_frame_map_chunk, payloads, plan, options, "rows")
@@ -118,13 +119,10 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     return out
 
 
-def _call_with(func: Callable[..., Any], args: tuple, kwargs: dict, x: Any) -> Any:
-    return func(x, *args, **kwargs)
-
-
 def _run_series(s: pd.Series, func: Callable[..., Any], plan: Plan, options: Options,
                 method: str, na_action: Any) -> list[Any]:
-    payloads = [(s.iloc[start:stop], func, method, na_action,
+    source = _pandas.elements_as_mapped(s)
+    payloads = [(source.iloc[start:stop], func, method, na_action,
                  ChunkSpan(i, plan.n_chunks, "elements", start, stop))
                 for i, (start, stop) in enumerate(plan.bounds)]
     chunk_results = execute(record_series_chunk, payloads, plan, options, "elements")

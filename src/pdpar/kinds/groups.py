@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import plan_call
-from . import execute
+from . import call_with, execute
 
 __all__ = ["apply_groups", "NOT_GIVEN"]
 
@@ -33,10 +33,10 @@ NOT_GIVEN = object()
 def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
                  include_groups: Any, options: Options) -> pd.DataFrame | pd.Series:
     """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
+    given = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
 
     def pandas_apply() -> Any:
-        extra = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
-        return gb.apply(func, *args, **extra, **kwargs)
+        return gb.apply(func, *args, **given, **kwargs)
 
     if (isinstance(func, str) or not callable(func) or _pandas.groupby_replaces_func(func)
             or _pandas.groups_columns(gb)):
@@ -45,12 +45,11 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
     if gb.ngroups == 0 or plan_call("groups", gb.ngroups, options).direct:
         return pandas_apply()
     if include_groups is NOT_GIVEN:
-        include_groups = not _pandas.PANDAS_3
-    if include_groups and (_pandas.PANDAS_3 or isinstance(gb.obj, pd.Series)):
-        return pandas_apply()  # pandas 3 raises; a Series has no grouping columns to include
+        include_groups = not _pandas.PANDAS_3  # pandas' default
+    if include_groups and _pandas.PANDAS_3:
+        return pandas_apply()  # pandas 3 raises
 
-    f = functools.wraps(func)(functools.partial(func, *args, **kwargs)) if (args or kwargs) \
-        else func
+    f = functools.partial(call_with, func, args, kwargs) if (args or kwargs) else func
     if include_groups:
         # pandas 2.2: the grouping columns are passed unless that raises TypeError
         try:

@@ -149,6 +149,23 @@ def split_groups(gb: Any, data: pd.DataFrame | pd.Series) -> GroupSplit:
     return GroupSplit(splitter._sorted_data, np.asarray(starts), np.asarray(ends), list(keys))
 
 
+def group_slice(sorted_data: pd.DataFrame | pd.Series, start: int,
+                end: int) -> pd.DataFrame | pd.Series:
+    """One group, cut from the sorted rows as pandas' splitter cuts it.
+
+    Unlike ``iloc``, this does not mark the group as a slice of another frame, so a function
+    that assigns to its group behaves (and warns) as it does under plain pandas.
+    """
+    if isinstance(sorted_data, pd.Series):
+        mgr = sorted_data._mgr.get_slice(slice(start, end))
+        group = sorted_data._constructor_from_mgr(mgr, axes=mgr.axes)
+        object.__setattr__(group, "_name", sorted_data.name)
+    else:
+        mgr = sorted_data._mgr.get_slice(slice(start, end), axis=1)
+        group = sorted_data._constructor_from_mgr(mgr, axes=mgr.axes)
+    return group.__finalize__(sorted_data, method="groupby")
+
+
 def is_indexed_like(result: Any, group_axes: Sequence[pd.Index]) -> bool:
     """pandas' test of whether a group's result is indexed like the group (a transform)."""
     if PANDAS_3:

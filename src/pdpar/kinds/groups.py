@@ -96,7 +96,7 @@ def _record_groups(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np
     values = []
     mutated = False
     for start, end, key in zip(starts, ends, keys):
-        group = piece.iloc[start:end]
+        group = _pandas.group_slice(piece, start, end)
         object.__setattr__(group, "name", key)
         group_axes = group.axes
         try:

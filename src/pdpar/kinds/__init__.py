@@ -19,7 +19,7 @@ from ..options import Options
 from ..planner import Plan
 from ..progress import make_progress
 
-__all__ = ["execute", "Replayer", "call_with"]
+__all__ = ["execute", "Replayer", "replay", "call_with"]
 
 
 def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: Any) -> Any:
@@ -71,3 +71,12 @@ class Replayer:
         raise RuntimeError(
             "pdpar internal error: pandas asked for fewer results than the chunks computed"
         )
+
+
+def replay(method: Callable[..., Any], obj: Any, results: Sequence[Any], **kwargs: Any) -> Any:
+    """``method(obj, <the recorded results in call order>, **kwargs)``: pandas' own method on
+    the whole input, assembling the results the chunks computed."""
+    replayer = Replayer(results)
+    out = method(obj, replayer, **kwargs)
+    replayer.check_consumed()
+    return out

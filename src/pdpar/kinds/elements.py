@@ -25,7 +25,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, plan_call
-from . import Replayer, call_with, execute
+from . import call_with, execute, replay
 
 __all__ = ["map_series", "apply_series", "map_frame"]
 
@@ -55,10 +55,7 @@ def map_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     if kwargs:
         func = functools.partial(func, **kwargs)
     results = _run_series(s, func, plan, options, "map", na_action)
-    replayer = Replayer(results)
-    out = _pandas.Series_map(s, replayer, na_action=na_action)
-    replayer.check_consumed()
-    return out
+    return replay(_pandas.Series_map, s, results, na_action=na_action)
 
 
 def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
@@ -82,10 +79,7 @@ def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     if args or kwargs:
         func = functools.partial(call_with, func, args, kwargs)
     results = _run_series(s, func, plan, options, "apply", None)
-    replayer = Replayer(results)
-    out = _pandas.Series_apply(s, replayer)
-    replayer.check_consumed()
-    return out
+    return replay(_pandas.Series_apply, s, results)
 
 
 def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
@@ -113,10 +107,7 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     chunk_results = execute(record_frame_map_chunk, payloads, plan, options, "rows")
     # pandas maps column after column: put each column's results together, in row order
     results = [r for j in range(df.shape[1]) for chunk in chunk_results for r in chunk[j]]
-    replayer = Replayer(results)
-    out = _pandas.DataFrame_map(df, replayer, na_action=na_action)
-    replayer.check_consumed()
-    return out
+    return replay(_pandas.DataFrame_map, df, results, na_action=na_action)
 
 
 def _run_series(s: pd.Series, func: Callable[..., Any], plan: Plan, options: Options,

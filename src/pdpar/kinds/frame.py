@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import plan_call
-from . import Replayer, execute
+from . import execute, replay
 
 __all__ = ["apply_frame"]
 
@@ -76,10 +76,8 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     results = [r for chunk in chunk_results for r in chunk]
 
     if raw_values or broadcast:
-        replayer = Replayer(results)
-        out = _pandas.DataFrame_apply(df, replayer, axis=axis, raw=raw, result_type=result_type)
-        replayer.check_consumed()
-        return out
+        return replay(_pandas.DataFrame_apply, df, results, axis=axis, raw=raw,
+                      result_type=result_type)
     return _pandas.wrap_frame_results(op, dict(enumerate(results)))
 
 

@@ -109,3 +109,10 @@ def test_chunks_are_views_of_the_input():
     finally:
         frame.record_frame_chunk = original
     assert seen == [True] * 4
+
+
+def test_process_pool_stays_warm_between_calls():
+    df = pd.DataFrame({"x": np.arange(40)})
+    first = set(df.par(backend="processes", n_jobs=2, chunksize=5).apply(row_pid, axis=1))
+    second = set(df.par(backend="processes", n_jobs=2, chunksize=5).apply(row_pid, axis=1))
+    assert first & second

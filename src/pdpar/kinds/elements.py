@@ -44,7 +44,7 @@ def map_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     def pandas_map() -> pd.Series:
         return _pandas.Series_map(s, *call_args, **call_kwargs)
 
-    if (not callable(func) or isinstance(func, (pd.Series, dict)) or is_list_like(func)
+    if (not callable(func) or is_list_like(func)
             or arguments.get("engine") is not None or "arg" in kwargs
             or na_action not in (None, "ignore") or len(s) == 0
             or not _maps_per_element(s.dtype)):
@@ -69,7 +69,7 @@ def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     def pandas_apply() -> pd.Series | pd.DataFrame:
         return _pandas.Series_apply(s, *call_args, **call_kwargs)
 
-    if (not callable(func) or isinstance(func, (str, np.ufunc)) or is_list_like(func)
+    if (not callable(func) or is_list_like(func) or isinstance(func, np.ufunc)
             or by_row != "compat" or _pandas.given(arguments.get("convert_dtype"))
             or len(s) == 0 or not _maps_per_element(s.dtype)):
         return pandas_apply()

@@ -43,7 +43,7 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
 
     if engine not in (None, "python") or arguments.get("engine_kwargs") is not None:
         return pandas_apply()
-    if is_list_like(func) or isinstance(func, (str, np.ufunc)) or not callable(func):
+    if not callable(func) or is_list_like(func) or isinstance(func, np.ufunc):
         return pandas_apply()
     op = _pandas.frame_apply_op(df, func, arguments["axis"], raw, result_type,
                                 arguments.get("by_row", "compat"), args, kwargs)
@@ -62,12 +62,14 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
         return pandas_apply()
 
     raw_values = raw and not broadcast  # broadcast always passes Series, even with raw=True
-    source = df.values if raw_values else df
+    # raw functions get slices of the whole frame's array: a chunk's own ``.values`` could
+    # have another dtype when it holds only some of the columns
+    values = df.values if raw_values else None
     payloads = []
     for i, (start, stop) in enumerate(plan.bounds):
         span = ChunkSpan(i, plan.n_chunks, kind, start, stop)
-        if raw_values:
-            piece = source[start:stop] if axis == 1 else source[:, start:stop]
+        if values is not None:
+            piece = values[start:stop] if axis == 1 else values[:, start:stop]
         else:
             piece = df.iloc[start:stop] if axis == 1 else df.iloc[:, start:stop]
         payloads.append((piece, labels[start:stop], func, axis, raw_values, broadcast,

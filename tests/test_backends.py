@@ -99,3 +99,72 @@ def test_at_most_max_inflight_chunks_are_submitted_and_not_collected():
 def test_no_pdpar_threads_outlive_a_call():
     pd.Series(range(100)).par(backend="threads", chunksize=5).map(abs)
     assert not [t for t in threading.enumerate() if t.name.startswith("pdpar")]
+
+
+def test_a_slow_chunk_does_not_hold_back_the_others():
+    started = {}
+
+    def task(i):
+        started[i] = time.monotonic()
+        time.sleep(0.5 if i == 0 else 0.01)
+        return i
+
+    begin = time.monotonic()
+    got = list(run_chunks(task, [(i,) for i in range(12)], backend="threads", n_jobs=2,
+                          max_inflight=3))
+    assert got == list(range(12))
+    # every other chunk ran on the second thread while the first one was still sleeping
+    assert max(started.values()) - begin < 0.4
+
+
+def test_chunks_are_taken_from_a_lazy_source_only_when_there_is_room():
+    made = []
+
+    def chunks():
+        for i in range(20):
+            made.append(i)
+            yield (i,)
+
+    def task(i):
+        time.sleep(0.005)
+        return len(made) - i  # chunks made ahead of this one
+
+    ahead = list(run_chunks(task, chunks(), backend="threads", n_jobs=2, max_inflight=4))
+    assert max(ahead) <= 4
+
+
+def test_the_first_failure_in_input_order_wins_and_later_chunks_are_cancelled():
+    ran = []
+
+    def task(i):
+        ran.append(i)
+        if i == 0:
+            time.sleep(0.3)
+            raise KeyError("first")
+        if i == 1:
+            raise ValueError("second")
+        time.sleep(0.01)
+        return i
+
+    with pytest.raises(KeyError, match="first"):
+        list(run_chunks(task, [(i,) for i in range(50)], backend="threads", n_jobs=2,
+                        max_inflight=4))
+    # chunk 1 failed at once: nothing after the window it was in was started
+    assert max(ran) < 6
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_failures_keep_pandas_order_on_every_backend(backend):
+    s = pd.Series(range(40))
+    with pytest.raises(ZeroDivisionError) as info:
+        s.par(backend=backend, chunksize=5).map(_fail_late_or_early)
+    assert "labelled 3" in "\n".join(info.value.__notes__)
+
+
+def _fail_late_or_early(x):
+    if x == 3:
+        time.sleep(0.2)
+        return 1 / 0
+    if x == 30:
+        return 1 / 0
+    return x

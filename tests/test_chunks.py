@@ -7,7 +7,18 @@ import pandas as pd
 import pytest
 
 from pdpar.options import Options
-from pdpar.planner import plan_call, weighted_bounds
+from pdpar.planner import (
+    CHUNKS_PER_WORKER,
+    DISPATCH_SECONDS,
+    MAX_CHUNK_BYTES,
+    MAX_OVERHEAD,
+    PROBE_SECONDS,
+    TARGET_CHUNK_SECONDS,
+    next_probe,
+    plan_call,
+    size_chunks,
+    weighted_bounds,
+)
 
 
 def row_pid(row):
@@ -49,10 +60,58 @@ def test_groups_are_balanced_by_rows_with_many_groups_per_chunk():
     assert max(b - a for a, b in bounds) > 1  # many groups share a chunk
 
 
-def test_automatic_chunks_give_every_worker_several_chunks():
+def test_automatic_chunks_are_sized_after_measuring_in_the_caller():
     plan = plan_call("rows", 10_000, Options(backend="threads", n_jobs=2))
-    assert plan.n_chunks == 8
-    assert plan.bounds[0] == (0, 1250) and plan.bounds[-1] == (8750, 10_000)
+    assert plan.bounds is None  # to be sized from a measurement
+    # the measuring chunks grow from one unit and stay below a share of one chunk
+    sizes, done = [], 0
+    while size := next_probe(plan, 10_000, done, seconds=0.0):
+        sizes.append(size)
+        done += size
+    assert sizes[0] == 1 and sizes == sorted(sizes) and done == 10_000 // 16
+    assert next_probe(plan, 10_000, 4, seconds=PROBE_SECONDS) == 0
+
+
+def _sized(backend="processes", n_jobs=2, n=1_000_000, probed=1000, unit_seconds=1e-5,
+           nbytes=0, weights=None):
+    plan = plan_call("rows", n, Options(backend=backend, n_jobs=n_jobs))
+    return size_chunks(plan, n, probed, probed, probed * unit_seconds, nbytes, weights)
+
+
+def _cover(plan, n, probed):
+    assert plan.bounds[0][0] == probed and plan.bounds[-1][1] == n
+    assert all(b1 == a2 for (_, b1), (a2, _) in zip(plan.bounds, plan.bounds[1:]))
+
+
+def test_every_worker_gets_several_chunks():
+    plan = _sized(unit_seconds=1e-5)  # 10 s of work: chunks of about TARGET_CHUNK_SECONDS
+    _cover(plan, 1_000_000, 1000)
+    assert plan.n_chunks >= CHUNKS_PER_WORKER * 2
+    assert plan.n_chunks == pytest.approx(10 / TARGET_CHUNK_SECONDS, rel=0.05)
+    assert plan.unit_seconds == pytest.approx(1e-5)
+
+
+def test_dispatch_stays_a_small_share_of_each_chunk():
+    # 40 ms of work in all: the chunks would be too short to pay for their dispatch
+    plan = _sized(unit_seconds=4e-8)
+    assert plan.n_chunks == 2  # one per worker, never fewer
+    # 0.1 s in all: fewer than four chunks per worker, each still worth its dispatch
+    plan = _sized(unit_seconds=1e-7)
+    assert plan.n_chunks == int(0.1 / (DISPATCH_SECONDS["processes"] / MAX_OVERHEAD)) == 3
+
+
+def test_chunks_are_small_enough_to_keep_memory_bounded():
+    plan = _sized(unit_seconds=4e-8, nbytes=40 * MAX_CHUNK_BYTES)
+    assert plan.n_chunks >= 40
+
+
+def test_group_chunks_are_sized_by_rows():
+    weights = np.array([10] * 1000 + [1000] * 10)
+    plan = plan_call("groups", len(weights), Options(backend="processes", n_jobs=2))
+    plan = size_chunks(plan, len(weights), 100, 100, 0.01, 0, weights)
+    _cover(plan, len(weights), 100)
+    loads = [int(weights[a:b].sum()) for a, b in plan.bounds]
+    assert max(loads) <= 1000 + weights[100:].sum() / plan.n_chunks
 
 
 def test_explicit_chunksize_counts_units():

@@ -14,10 +14,16 @@ order.
   The caller's ``np.errstate`` travels with each chunk.
 - any other name: ``joblib.Parallel`` with that backend (``"dask"``, ``"ray"``, ...).
 
-At most ``max_inflight`` chunks are submitted and not yet collected. A task that raises is
-reported in chunk order: the first failing chunk's exception is raised with its own type, and
-the chunks not yet started are cancelled. For processes the worker's traceback is chained to it
-as a :class:`~pdpar.errors.RemoteTraceback`.
+At most ``max_inflight`` chunks are submitted and not yet collected. Results are collected as
+they complete, so one slow chunk does not hold back the others, and put back in chunk order.
+A task that raises is reported as pandas would report it: the exception of the first failing
+chunk in input order is raised with its own type. The chunks after a failing one are cancelled
+at once; those before it still run, since one of them may fail first. For processes the
+worker's traceback is chained to the exception as a :class:`~pdpar.errors.RemoteTraceback`.
+
+Chunks reach worker processes through :mod:`pdpar.transport` (shared-memory spool files, not
+the pipe). Inside workers and thread pools, the thread pools of BLAS and OpenMP libraries are
+limited (threadpoolctl) so that workers times inner threads does not exceed the CPUs.
 """
 
 from __future__ import annotations
@@ -27,19 +33,19 @@ import os
 import pickle
 import traceback
 import warnings
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 import cloudpickle
 import numpy as np
 
+from . import transport
 from ._reentry import entered
 from .errors import PdparError, RemoteTraceback, WorkerCrashedError
 from .progress import ProgressSink
 
-__all__ = ["run_chunks", "shutdown"]
+__all__ = ["run_chunks", "shutdown", "inner_threads"]
 
 
 class _Failure:
@@ -93,37 +99,46 @@ def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool,
             return _sendable(_Failure(exc, "".join(traceback.format_exception(exc))))
 
 
-def run_chunks(task: Callable[..., Any], chunks: Sequence[tuple], *, backend: str, n_jobs: int,
+def inner_threads(n_jobs: int) -> int:
+    """Threads each worker may give BLAS or OpenMP so that workers times threads <= CPUs."""
+    from .cpus import usable_cpu_count
+
+    return max(usable_cpu_count() // max(n_jobs, 1), 1)
+
+
+def run_chunks(task: Callable[..., Any], chunks: Iterable[tuple], *, backend: str, n_jobs: int,
                max_inflight: int | None = None, progress: ProgressSink | None = None,
                sizes: Sequence[int] | None = None) -> Iterator[Any]:
     """Yield ``task(*args)`` for each ``args`` in ``chunks``, in order.
 
     ``backend`` is ``"serial"``, ``"threads"``, ``"processes"`` or a joblib backend name.
-    ``progress.update(sizes[i])`` is called as chunk ``i`` is collected.
+    ``chunks`` may be a lazy iterable: a chunk is taken from it only when there is room in the
+    window of ``max_inflight`` chunks (default: twice ``n_jobs``).
+    ``progress.update(sizes[i])`` is called as chunk ``i`` completes.
     Raises the first failing chunk's exception, or :class:`WorkerCrashedError` if a worker died.
     """
     window = max_inflight if max_inflight is not None else 2 * n_jobs
-    try:
-        if backend == "serial":
-            outcomes: Iterator[Any] = (_call_task(task, args, False) for args in chunks)
-        elif backend == "threads":
-            outcomes = _on_threads(task, chunks, n_jobs, window)
-        elif backend == "processes":
-            outcomes = _on_processes(task, chunks, n_jobs, window)
-        else:
-            outcomes = _on_joblib(task, chunks, backend, n_jobs, window)
-        try:
-            for i, outcome in enumerate(outcomes):
-                if isinstance(outcome, _Failure):
-                    _raise_failure(outcome)
-                if progress is not None:
-                    progress.update(sizes[i] if sizes is not None else 1)
-                yield outcome
-        finally:
-            outcomes.close()  # type: ignore[attr-defined]
-    finally:
+
+    def completed(i: int) -> None:
         if progress is not None:
-            progress.close()
+            progress.update(sizes[i] if sizes is not None else 1)
+
+    outcomes: Generator[Any, None, None]
+    if backend == "serial":
+        outcomes = _serially(task, chunks, completed)
+    elif backend == "threads":
+        outcomes = _on_threads(task, chunks, n_jobs, window, completed)
+    elif backend == "processes":
+        outcomes = _on_processes(task, chunks, n_jobs, window, completed)
+    else:
+        outcomes = _on_joblib(task, chunks, backend, n_jobs, window, completed)
+    try:
+        for outcome in outcomes:
+            if isinstance(outcome, _Failure):
+                _raise_failure(outcome)
+            yield outcome
+    finally:
+        outcomes.close()
 
 
 def _raise_failure(failure: _Failure) -> None:
@@ -132,29 +147,62 @@ def _raise_failure(failure: _Failure) -> None:
     raise failure.exc
 
 
-def _in_order(submit: Callable[[tuple], Future], chunks: Sequence[tuple],
-              window: int) -> Iterator[Any]:
-    """Submit chunks keeping at most ``window`` uncollected; yield results in chunk order."""
-    pending: deque[Future] = deque()
-    todo = iter(chunks)
+def _serially(task: Callable[..., Any], chunks: Iterable[tuple],
+              completed: Callable[[int], None]) -> Generator[Any, None, None]:
+    for i, args in enumerate(chunks):
+        outcome = _call_task(task, args, False)
+        completed(i)
+        yield outcome
+
+
+def _windowed(submit: Callable[[tuple], Future], chunks: Iterable[tuple], window: int,
+              completed: Callable[[int], None]) -> Generator[Any, None, None]:
+    """Keep at most ``window`` chunks submitted and not collected; yield outcomes in order.
+
+    Outcomes are collected as they complete and held until every earlier chunk is in. Once a
+    chunk fails, nothing more is submitted and the later chunks are cancelled; the earlier
+    ones still run, since one of them may fail too and would be the one pandas raises.
+    """
+    todo = enumerate(chunks)
+    pending: dict[Future, int] = {}
+    held: dict[int, Any] = {}
+    next_out = 0
+    first_failure: int | None = None
     try:
-        for args in todo:
-            pending.append(submit(args))
-            if len(pending) >= window:
+        while True:
+            while first_failure is None and len(pending) < window:
+                item = next(todo, None)
+                if item is None:
+                    break
+                pending[submit(item[1])] = item[0]
+            if not pending:
                 break
-        while pending:
-            outcome = pending.popleft().result()
-            for args in todo:
-                pending.append(submit(args))
-                break
-            yield outcome
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = pending.pop(future)
+                if future.cancelled():
+                    continue
+                outcome = future.result()
+                held[i] = outcome
+                completed(i)
+                if isinstance(outcome, _Failure) and (first_failure is None
+                                                      or i < first_failure):
+                    first_failure = i
+                    for later, j in list(pending.items()):
+                        if j > i and later.cancel():
+                            del pending[later]
+            while next_out in held:
+                yield held.pop(next_out)
+                next_out += 1
     finally:
         for future in pending:
             future.cancel()
 
 
-def _on_threads(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
-                window: int) -> Iterator[Any]:
+def _on_threads(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: int,
+                completed: Callable[[int], None]) -> Generator[Any, None, None]:
+    from threadpoolctl import threadpool_limits
+
     context = contextvars.copy_context()
     executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="pdpar")
 
@@ -162,13 +210,14 @@ def _on_threads(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
         return executor.submit(context.copy().run, _call_task, task, args, False)
 
     try:
-        yield from _in_order(submit, chunks, window)
+        with threadpool_limits(limits=inner_threads(n_jobs)):
+            yield from _windowed(submit, chunks, window, completed)
     finally:
         executor.shutdown(wait=True, cancel_futures=True)
 
 
-#: Thread-pool settings of numeric libraries, limited in workers so that workers times
-#: threads does not exceed the CPUs.
+#: Thread-pool settings of numeric libraries, set for workers when they start so that
+#: libraries loaded later are limited too.
 _THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                       "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS",
                       "NUMEXPR_NUM_THREADS")
@@ -177,30 +226,57 @@ _THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREAD
 def _process_executor(n_jobs: int) -> Any:
     """joblib's reusable loky executor, the same one ``joblib.Parallel`` uses.
 
-    Sharing it keeps pdpar and a program's own joblib calls from fighting over one pool. Large
-    arrays are not memory-mapped (``max_nbytes=None``): chunks are views, pickled alone, and
-    no temporary file is written.
+    Sharing it keeps pdpar and a program's own joblib calls from fighting over one pool, and
+    keeping its arguments the same from call to call keeps its workers warm. joblib's own
+    memory-mapping is off (``max_nbytes=None``): chunks travel by :mod:`pdpar.transport`.
     """
-    from joblib import cpu_count
     from joblib.executor import get_memmapping_executor
 
-    per_worker = str(max(cpu_count() // n_jobs, 1))
+    per_worker = str(inner_threads(n_jobs))
     env = {var: os.environ.get(var, per_worker) for var in _THREAD_LIMIT_VARS}
     return get_memmapping_executor(n_jobs, env=env, max_nbytes=None)
 
 
-def _on_processes(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int,
-                  window: int) -> Iterator[Any]:
+_worker_thread_limit: int | None = None
+
+
+def _limit_worker_threads(limit: int) -> None:
+    """Limit the BLAS/OpenMP pools already loaded in this worker (once per worker and limit)."""
+    global _worker_thread_limit
+    if _worker_thread_limit != limit:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=limit)
+        _worker_thread_limit = limit
+
+
+def _call_parcel(task: Callable[..., Any], parcel: transport.Parcel,
+                 errstate: dict[str, Any], thread_limit: int) -> Any:
+    """Run in a worker process: unpack the chunk a parcel carries and run the task on it."""
+    _limit_worker_threads(thread_limit)
+    try:
+        args = transport.receive(parcel)
+    except Exception as exc:
+        failure = _Failure(PdparError(f"a worker could not unpack its chunk: {exc!r}"),
+                           "".join(traceback.format_exception(exc)))
+        return _sendable(failure)
+    return _call_task(task, args, True, errstate)
+
+
+def _on_processes(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int,
+                  window: int, completed: Callable[[int], None]) -> Generator[Any, None, None]:
     from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
 
     executor = _process_executor(n_jobs)
     errstate = np.geterr()
+    thread_limit = inner_threads(n_jobs)
+    spool = transport.Spool()
 
     def submit(args: tuple) -> Future:
-        return executor.submit(_call_task, task, args, True, errstate)
+        return executor.submit(_call_parcel, task, spool.send(args), errstate, thread_limit)
 
     try:
-        yield from _in_order(submit, chunks, window)
+        yield from _windowed(submit, chunks, window, completed)
     except TerminatedWorkerError as exc:
         raise WorkerCrashedError(
             f"a worker process died while running a chunk ({exc}). If it ran out of memory, "
@@ -211,17 +287,34 @@ def _on_processes(task: Callable[..., Any], chunks: Sequence[tuple], n_jobs: int
     except KeyboardInterrupt:
         shutdown()  # stop the chunks that are running, not only the queued ones
         raise
+    finally:
+        spool.close()
 
 
-def _on_joblib(task: Callable[..., Any], chunks: Sequence[tuple], backend: str, n_jobs: int,
-               window: int) -> Iterator[Any]:
+def _call_numbered(i: int, task: Callable[..., Any], args: tuple) -> tuple[int, Any]:
+    return i, _call_task(task, args, True)
+
+
+def _on_joblib(task: Callable[..., Any], chunks: Iterable[tuple], backend: str, n_jobs: int,
+               window: int, completed: Callable[[int], None]) -> Generator[Any, None, None]:
     from joblib import Parallel, delayed
 
-    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator",
+    parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered",
                         pre_dispatch=window, batch_size=1)
-    generator = parallel(delayed(_call_task)(task, args, True) for args in chunks)
+    generator = parallel(delayed(_call_numbered)(i, task, args)
+                         for i, args in enumerate(chunks))
+    held: dict[int, Any] = {}
+    next_out = 0
     try:
-        yield from generator
+        for i, outcome in generator:
+            held[i] = outcome
+            completed(i)
+            while next_out in held:
+                outcome = held.pop(next_out)
+                next_out += 1
+                yield outcome
+                if isinstance(outcome, _Failure):
+                    return
     finally:
         with warnings.catch_warnings():
             # closing early is how pdpar cancels the chunks a failure made useless

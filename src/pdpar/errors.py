@@ -52,7 +52,7 @@ class ChunkSpan:
 
     __slots__ = ("index", "count", "unit", "start", "stop")
 
-    def __init__(self, index: int, count: int, unit: str, start: int, stop: int) -> None:
+    def __init__(self, index: int, count: int | None, unit: str, start: int, stop: int) -> None:
         self.index = index
         self.count = count
         self.unit = unit
@@ -61,7 +61,9 @@ class ChunkSpan:
 
     def __str__(self) -> str:
         last = self.stop - 1
+        if self.count is None:  # a chunk the caller runs while it measures the function
+            return f"chunk {self.index + 1}, {self.unit} {self.start} to {last}, run in the caller"
         return f"chunk {self.index + 1} of {self.count}, {self.unit} {self.start} to {last}"
 
-    def __reduce__(self) -> tuple[type[ChunkSpan], tuple[int, int, str, int, int]]:
+    def __reduce__(self) -> tuple[type[ChunkSpan], tuple[int, int | None, str, int, int]]:
         return (ChunkSpan, (self.index, self.count, self.unit, self.start, self.stop))

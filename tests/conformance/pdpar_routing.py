@@ -189,8 +189,13 @@ def _count_chunks() -> None:
     @functools.wraps(run_chunks)
     def counted(task: Any, chunks: Any, *args: Any, **kwargs: Any) -> Any:
         _count("chunked calls")
-        _count("chunks", len(chunks))
-        return run_chunks(task, chunks, *args, **kwargs)
+
+        def each() -> Any:  # chunks are made as they are submitted
+            for chunk in chunks:
+                _count("chunks")
+                yield chunk
+
+        return run_chunks(task, each(), *args, **kwargs)
 
     _patch(pdpar.kinds, "run_chunks", counted)
 

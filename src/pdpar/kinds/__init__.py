@@ -11,15 +11,20 @@ No kind knows how chunks are executed: they hand tasks to :func:`execute`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from ..backends import run_chunks
+from ..errors import ChunkSpan
 from ..options import Options
-from ..planner import Plan
+from ..planner import Plan, next_probe, size_chunks
 from ..progress import make_progress
 
-__all__ = ["execute", "Replayer", "replay", "call_with"]
+__all__ = ["execute", "nbytes", "Replayer", "replay", "call_with"]
 
 
 def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: Any) -> Any:
@@ -30,13 +35,51 @@ def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: 
     return func(x, *args, **kwargs)
 
 
-def execute(task: Callable[..., Any], payloads: Sequence[tuple], plan: Plan, options: Options,
-            unit: str) -> list[Any]:
-    """Run ``task`` on every payload as ``plan`` says; the results, in chunk order."""
-    sizes = [stop - start for start, stop in plan.bounds]
-    progress = make_progress(options.progress, sum(sizes), unit) if options.progress else None
-    return list(run_chunks(task, payloads, backend=plan.backend, n_jobs=plan.n_jobs,
-                           max_inflight=options.max_inflight, progress=progress, sizes=sizes))
+def nbytes(obj: pd.DataFrame | pd.Series) -> int:
+    """The bytes a frame's or Series' values occupy (object columns: their pointers only)."""
+    return int(np.sum(obj.memory_usage(index=False, deep=False)))
+
+
+def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple], plan: Plan,
+            options: Options, n_units: int, *, nbytes: int = 0,
+            weights: Sequence[int] | np.ndarray | None = None) -> list[Any]:
+    """Run ``task`` on every chunk of ``n_units`` units as ``plan`` says; results in order.
+
+    ``make_payload(span)`` builds the arguments of the chunk that covers ``span``; it is called
+    only when the chunk is about to be submitted, so the chunks waiting their turn cost no
+    memory. When the plan leaves the chunks to be sized, the first chunks run in the caller
+    while they are timed, and the planner sizes the rest from that measurement.
+    """
+    unit = plan.kind
+    progress = make_progress(options.progress, n_units, unit) if options.progress else None
+    results: list[Any] = []
+    try:
+        if plan.bounds is None:
+            done, seconds, last_units, last_seconds = 0, 0.0, 0, 0.0
+            while size := next_probe(plan, n_units, done, seconds):
+                span = ChunkSpan(len(results), None, unit, done, done + size)
+                started = time.perf_counter()
+                results.extend(run_chunks(task, [make_payload(span)], backend="serial",
+                                          n_jobs=1))
+                last_units, last_seconds = size, time.perf_counter() - started
+                done += size
+                seconds += last_seconds
+                if progress is not None:
+                    progress.update(size)
+            plan = size_chunks(plan, n_units, done, last_units, last_seconds, nbytes, weights)
+        assert plan.bounds is not None
+        first = len(results)
+        count = first + plan.n_chunks
+        payloads = (make_payload(ChunkSpan(first + i, count, unit, start, stop))
+                    for i, (start, stop) in enumerate(plan.bounds))
+        sizes = [stop - start for start, stop in plan.bounds]
+        results.extend(run_chunks(task, payloads, backend=plan.backend, n_jobs=plan.n_jobs,
+                                  max_inflight=options.max_inflight, progress=progress,
+                                  sizes=sizes))
+    finally:
+        if progress is not None:
+            progress.close()
+    return results
 
 
 class Replayer:

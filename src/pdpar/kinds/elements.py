@@ -25,7 +25,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, plan_call
-from . import call_with, execute, replay
+from . import call_with, execute, nbytes, replay
 
 __all__ = ["map_series", "apply_series", "map_frame"]
 
@@ -101,10 +101,12 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     if kwargs:
         func = functools.partial(func, **kwargs)
     source = _pandas.frame_elements_as_mapped(df)
-    payloads = [(source.iloc[start:stop], func, na_action,
-                 ChunkSpan(i, plan.n_chunks, "rows", start, stop))
-                for i, (start, stop) in enumerate(plan.bounds)]
-    chunk_results = execute(record_frame_map_chunk, payloads, plan, options, "rows")
+
+    def make_payload(span: ChunkSpan) -> tuple:
+        return (source.iloc[span.start:span.stop], func, na_action, span)
+
+    chunk_results = execute(record_frame_map_chunk, make_payload, plan, options, df.shape[0],
+                            nbytes=nbytes(source))
     # pandas maps column after column: put each column's results together, in row order
     results = [r for j in range(df.shape[1]) for chunk in chunk_results for r in chunk[j]]
     return replay(_pandas.DataFrame_map, df, results, na_action=na_action)
@@ -113,10 +115,12 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
 def _run_series(s: pd.Series, func: Callable[..., Any], plan: Plan, options: Options,
                 method: str, na_action: Any) -> list[Any]:
     source = _pandas.elements_as_mapped(s)
-    payloads = [(source.iloc[start:stop], func, method, na_action,
-                 ChunkSpan(i, plan.n_chunks, "elements", start, stop))
-                for i, (start, stop) in enumerate(plan.bounds)]
-    chunk_results = execute(record_series_chunk, payloads, plan, options, "elements")
+
+    def make_payload(span: ChunkSpan) -> tuple:
+        return (source.iloc[span.start:span.stop], func, method, na_action, span)
+
+    chunk_results = execute(record_series_chunk, make_payload, plan, options, len(s),
+                            nbytes=nbytes(source))
     return [r for chunk in chunk_results for r in chunk]
 
 

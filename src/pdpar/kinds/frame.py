@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import plan_call
-from . import execute, replay
+from . import execute, nbytes, replay
 
 __all__ = ["apply_frame"]
 
@@ -65,16 +65,19 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     # raw functions get slices of the whole frame's array: a chunk's own ``.values`` could
     # have another dtype when it holds only some of the columns
     values = df.values if raw_values else None
-    payloads = []
-    for i, (start, stop) in enumerate(plan.bounds):
-        span = ChunkSpan(i, plan.n_chunks, kind, start, stop)
+
+    def make_payload(span: ChunkSpan) -> tuple:
+        start, stop = span.start, span.stop
         if values is not None:
             piece = values[start:stop] if axis == 1 else values[:, start:stop]
         else:
             piece = df.iloc[start:stop] if axis == 1 else df.iloc[:, start:stop]
-        payloads.append((piece, labels[start:stop], func, axis, raw_values, broadcast,
-                         args, kwargs, span))
-    chunk_results = execute(record_frame_chunk, payloads, plan, options, kind)
+        return (piece, labels[start:stop], func, axis, raw_values, broadcast, args, kwargs,
+                span)
+
+    size = int(values.nbytes) if values is not None else nbytes(df)
+    chunk_results = execute(record_frame_chunk, make_payload, plan, options, len(labels),
+                            nbytes=size)
     results = [r for chunk in chunk_results for r in chunk]
 
     if raw_values or broadcast:

@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import plan_call
-from . import call_with, execute
+from . import call_with, execute, nbytes
 
 __all__ = ["apply_groups", "NOT_GIVEN"]
 
@@ -67,16 +67,19 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
 def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
               options: Options, with_groupings: bool) -> pd.DataFrame | pd.Series:
     split = _pandas.split_groups(gb, data)
-    plan = plan_call("groups", split.ngroups, options, weights=split.ends - split.starts)
+    plan = plan_call("groups", split.ngroups, options)
 
-    payloads = []
-    for i, (g0, g1) in enumerate(plan.bounds):
+    sizes = split.ends - split.starts
+
+    def make_payload(span: ChunkSpan) -> tuple:
+        g0, g1 = span.start, span.stop
         row0 = int(split.starts[g0:g1].min())
         row1 = int(split.ends[g0:g1].max())
-        payloads.append((split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
-                         split.ends[g0:g1] - row0, split.keys[g0:g1], f, with_groupings,
-                         ChunkSpan(i, plan.n_chunks, "groups", g0, g1)))
-    chunk_results = execute(record_groups_chunk, payloads, plan, options, "groups")
+        return (split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
+                split.ends[g0:g1] - row0, split.keys[g0:g1], f, with_groupings, span)
+
+    chunk_results = execute(record_groups_chunk, make_payload, plan, options, split.ngroups,
+                            nbytes=nbytes(split.sorted_data), weights=sizes)
     values = [v for chunk_values, _ in chunk_results for v in chunk_values]
     mutated = any(chunk_mutated for _, chunk_mutated in chunk_results)
     return _pandas.wrap_group_results(gb, data, values, mutated)

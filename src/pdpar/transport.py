@@ -1,0 +1,171 @@
+"""Moving chunks to worker processes through shared memory instead of a pipe.
+
+A chunk's arguments are pickled with protocol 5, so that NumPy and Arrow data buffers come out
+*out of band*, as the raw memory they occupy, instead of being copied into the pickle. When a
+chunk carries at least :data:`SPOOL_MIN_BYTES`, its pickle and buffers are written once into a
+file in a spool folder, and the worker receives only a small :class:`Parcel`: the file's path
+and where each buffer lies in it. The worker maps the file (copy-on-write, so the arrays it
+rebuilds are private and writable), removes the file at once, and rebuilds the chunk on top of
+the mapping without copying its data. Smaller chunks travel inside the parcel.
+
+Measured here for a 1 GiB float frame cut into 8 to 32 chunks: ~0.7-1.1 s by spool files,
+~4.6-5.2 s for the same chunks pickled through loky's pipe.
+
+Each chunk is written when it is submitted, so the spool holds only the chunks in flight, never
+a second copy of the whole input. The spool folder is ``/dev/shm`` (``PDPAR_SHM_FOLDER``
+overrides it) while it has room for the chunk and a margin; otherwise the system's temporary
+folder on disk (``TMPDIR``). Containers often give ``/dev/shm`` only 64 MB, and a full tmpfs
+must never surface as "No space left on device": a write that fails for lack of space is
+retried on disk. Every file of a call is removed when the call ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import pickle
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import cloudpickle
+
+from .errors import PdparError
+
+__all__ = ["Spool", "Parcel", "receive", "SPOOL_MIN_BYTES"]
+
+#: Chunks smaller than this travel inside the parcel, through the pipe.
+SPOOL_MIN_BYTES = 1 << 20
+
+#: Free space kept in the shared-memory folder for everybody else.
+SHM_RESERVE_BYTES = 64 << 20
+
+_ALIGN = 64
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """What a worker receives for one chunk: the pickle, and where its buffers are.
+
+    With ``path`` set, ``head`` and ``buffers`` are ``(offset, length)`` ranges of that file;
+    otherwise ``inline`` holds the pickle and its buffers.
+    """
+
+    path: str | None
+    head: tuple[int, int] = (0, 0)
+    buffers: tuple[tuple[int, int], ...] = ()
+    inline: tuple[bytes, ...] = field(default=())
+
+
+def shm_folder() -> str | None:
+    """The shared-memory folder, or None if there is none to write to."""
+    folder = os.environ.get("PDPAR_SHM_FOLDER", "/dev/shm")
+    if folder and os.path.isdir(folder) and os.access(folder, os.W_OK):
+        return folder
+    return None
+
+
+def free_bytes(folder: str) -> int:
+    """Bytes that may still be written to ``folder``'s file system."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 0
+
+
+class Spool:
+    """The spool folders of one call: writes parcels, and removes every file at the end.
+
+    Use as a context manager; :meth:`send` turns a chunk's arguments into a :class:`Parcel`.
+    """
+
+    def __init__(self) -> None:
+        self._folders: dict[str, str] = {}  # base folder -> this call's folder in it
+        self._count = 0
+        self.spooled_bytes = 0
+
+    def __enter__(self) -> Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove this call's folders and whatever the workers have not removed yet."""
+        for folder in self._folders.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        self._folders.clear()
+
+    def send(self, args: Any) -> Parcel:
+        """Pickle ``args`` for a worker: in a spool file when large, else in the parcel."""
+        buffers: list[pickle.PickleBuffer] = []
+        try:
+            head = cloudpickle.dumps(args, protocol=5, buffer_callback=buffers.append)
+        except Exception as exc:
+            raise PdparError(
+                f"the chunk could not be pickled for the worker processes ({exc!r}); the "
+                "function, its arguments and the data must be picklable with "
+                "backend='processes'. backend='threads' needs no pickling."
+            ) from exc
+        raws = [buf.raw() for buf in buffers]
+        size = len(head) + sum(raw.nbytes for raw in raws)
+        if size < SPOOL_MIN_BYTES:
+            return Parcel(None, inline=(head, *(raw.tobytes() for raw in raws)))
+        self._count += 1
+        name = f"chunk-{self._count}"
+        for base in self._bases(size):
+            try:
+                return self._write(os.path.join(self._folder(base), name), head, raws)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                    raise
+        raise PdparError(f"no room to spool a chunk of {size} bytes in {self._bases(0)}")
+
+    def _bases(self, size: int) -> list[str]:
+        disk = tempfile.gettempdir()
+        shm = shm_folder()
+        if shm is not None and free_bytes(shm) - size > SHM_RESERVE_BYTES:
+            return [shm, disk]
+        return [disk]
+
+    def _folder(self, base: str) -> str:
+        if base not in self._folders:
+            self._folders[base] = tempfile.mkdtemp(prefix=f"pdpar-{os.getpid()}-", dir=base)
+        return self._folders[base]
+
+    def _write(self, path: str, head: bytes, raws: Sequence[memoryview]) -> Parcel:
+        ranges = []
+        with open(path, "wb") as f:
+            try:
+                f.write(head)
+                pos = len(head)
+                for raw in raws:
+                    pad = -pos % _ALIGN
+                    f.write(b"\0" * pad)
+                    pos += pad
+                    f.write(raw)
+                    ranges.append((pos, raw.nbytes))
+                    pos += raw.nbytes
+            except OSError:
+                f.close()
+                os.unlink(path)
+                raise
+        self.spooled_bytes += pos
+        return Parcel(path, (0, len(head)), tuple(ranges))
+
+
+def receive(parcel: Parcel) -> Any:
+    """Rebuild the chunk a parcel carries (in the worker). Removes the parcel's file."""
+    if parcel.path is None:
+        head, *inline = parcel.inline
+        return pickle.loads(head, buffers=inline)
+    with open(parcel.path, "rb") as f:
+        mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
+    os.unlink(parcel.path)  # the mapping keeps the data until the chunk is done with it
+    view = memoryview(mapping)
+    start, length = parcel.head
+    buffers = [view[offset:offset + n] for offset, n in parcel.buffers]
+    return pickle.loads(view[start:start + length], buffers=buffers)

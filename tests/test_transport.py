@@ -1,0 +1,142 @@
+"""Chunks reach worker processes through spool files in shared memory, written once, mapped
+without copying, and removed; a full or missing /dev/shm falls back to the disk."""
+
+import glob
+import mmap
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pdpar import transport
+from pdpar.backends import run_chunks
+
+BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # float64 values in a chunk that is spooled
+
+
+def _spool_files():
+    bases = {tempfile.gettempdir(), "/dev/shm"}
+    return sorted(p for base in bases for p in glob.glob(os.path.join(base, "pdpar-*-*"))
+                  if os.path.basename(p).startswith(f"pdpar-{os.getpid()}-"))
+
+
+def _backed_by_mmap(a):
+    while a is not None:
+        if isinstance(a, mmap.mmap):
+            return True
+        a = a.obj if isinstance(a, memoryview) else getattr(a, "base", None)
+    return False
+
+
+def test_small_chunks_travel_inside_the_parcel():
+    with transport.Spool() as spool:
+        parcel = spool.send((np.arange(10), "x"))
+        assert parcel.path is None
+        got = transport.receive(parcel)
+    np.testing.assert_array_equal(got[0], np.arange(10))
+    assert got[1] == "x"
+
+
+def test_large_chunks_are_written_once_and_mapped_without_copying():
+    df = pd.DataFrame({"a": np.arange(BIG, dtype=np.float64), "b": np.arange(BIG) % 7,
+                       "s": ["x"] * BIG})
+    with transport.Spool() as spool:
+        parcel = spool.send((df,))
+        assert parcel.path is not None and os.path.exists(parcel.path)
+        assert spool.spooled_bytes >= df["a"].nbytes + df["b"].nbytes
+        (got,) = transport.receive(parcel)
+        assert not os.path.exists(parcel.path)  # removed as soon as it is mapped
+        pd.testing.assert_frame_equal(got, df)
+        assert _backed_by_mmap(got["a"].to_numpy())
+    assert _spool_files() == []
+
+
+def test_mapped_arrays_are_private_and_writable():
+    source = np.arange(BIG, dtype=np.float64)
+    with transport.Spool() as spool:
+        (got,) = transport.receive(spool.send((source,)))
+    assert _backed_by_mmap(got) and got.flags.writeable
+    got[:] = -1.0
+    assert source[1] == 1.0
+
+
+def chunk_facts(piece):
+    return bool(_backed_by_mmap(np.asarray(piece.to_numpy()))), float(piece.sum())
+
+
+def test_process_workers_receive_chunks_mapped_from_the_spool():
+    s = pd.Series(np.arange(4 * BIG, dtype=np.float64))
+    chunks = [(s.iloc[i * BIG:(i + 1) * BIG],) for i in range(4)]
+    got = list(run_chunks(chunk_facts, chunks, backend="processes", n_jobs=2))
+    assert all(mapped for mapped, _ in got)
+    assert [total for _, total in got] == [float(c[0].sum()) for c in chunks]
+    assert _spool_files() == []
+
+
+def test_unpicklable_chunks_say_so_and_suggest_threads():
+    import threading
+
+    with transport.Spool() as spool, pytest.raises(Exception, match="threads") as info:
+        spool.send((threading.Lock(),))
+    assert "pickle" in str(info.value)
+
+
+def test_no_shared_memory_folder_falls_back_to_disk(monkeypatch):
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", "/nonexistent/shm")
+    with transport.Spool() as spool:
+        parcel = spool.send((np.zeros(BIG),))
+        assert parcel.path.startswith(tempfile.gettempdir())
+        np.testing.assert_array_equal(transport.receive(parcel)[0], np.zeros(BIG))
+    assert _spool_files() == []
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 2 MB tmpfs standing in for a container's small /dev/shm (needs mount rights)."""
+    where = tmp_path / "shm"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield str(where)
+    subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_small_shared_memory_folder_is_not_used_for_chunks_it_cannot_hold(
+        small_tmpfs, monkeypatch):
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", small_tmpfs)
+    s = pd.Series(np.arange(4 * BIG, dtype=np.float64))
+    got = s.par(backend="processes", n_jobs=2, chunksize=BIG).map(float.__neg__)
+    pd.testing.assert_series_equal(got, s.map(float.__neg__))
+    assert os.listdir(small_tmpfs) == []
+    assert _spool_files() == []
+
+
+def test_a_full_shared_memory_folder_retries_on_disk(small_tmpfs, monkeypatch):
+    # the free-space check passed, then the folder filled up: the write fails for real
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", small_tmpfs)
+    monkeypatch.setattr(transport, "free_bytes", lambda folder: 1 << 40)
+    with transport.Spool() as spool:
+        parcel = spool.send((np.ones(4 * BIG),))
+        assert parcel.path.startswith(tempfile.gettempdir())
+        assert [f for _, _, files in os.walk(small_tmpfs) for f in files] == []
+        np.testing.assert_array_equal(transport.receive(parcel)[0], np.ones(4 * BIG))
+    assert os.listdir(small_tmpfs) == []
+
+
+def fail_on_chunk_two(piece):
+    if piece.iloc[0] == 2 * BIG:
+        raise ValueError("chunk two")
+    return float(piece.sum())
+
+
+def test_spool_files_are_removed_when_a_chunk_fails():
+    s = pd.Series(np.arange(6 * BIG, dtype=np.float64))
+    chunks = [(s.iloc[i * BIG:(i + 1) * BIG],) for i in range(6)]
+    with pytest.raises(ValueError, match="chunk two"):
+        list(run_chunks(fail_on_chunk_two, chunks, backend="processes", n_jobs=2))
+    assert _spool_files() == []

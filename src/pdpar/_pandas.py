@@ -74,6 +74,7 @@ def frame_apply_op(df: pd.DataFrame, func: Any, axis: Any, raw: bool, result_typ
 
 def wrap_frame_results(op: Any, results: dict[int, Any]) -> pd.DataFrame | pd.Series:
     """Assemble ``{position: result}`` into what ``df.apply`` returns, by pandas' own rules."""
+    link_identical_indexes(list(results.values()))
     return op.wrap_results(results, op.result_index).__finalize__(op.obj, method="apply")
 
 
@@ -173,9 +174,35 @@ def is_indexed_like(result: Any, group_axes: Sequence[pd.Index]) -> bool:
     return bool(_is_indexed_like(result, group_axes, 0))
 
 
+def link_identical_indexes(results: Sequence[Any]) -> None:
+    """Let pandas see Series results with identical indexes as sharing one index.
+
+    Results from different chunks carry separate but identical index objects (within a chunk
+    :func:`pdpar.kinds.share_indexes` already made them one object). pandas' assembly compares
+    every result's index with the first one's, and ``Index.equals`` is instant only for the
+    same index or a view of it (``Index.is_``: a shared private identity token). Giving each
+    identical index the first one's token makes those comparisons instant; the indexes are
+    identical in values, dtype, names and type, so nothing else changes.
+    """
+    first: pd.Index | None = None
+    seen: pd.Index | None = None
+    for result in results:
+        if not isinstance(result, pd.Series):
+            continue
+        index = result.index
+        if index is seen or index is first:
+            continue
+        if first is None:
+            first = index
+        elif index.identical(first) and first._id is not None:
+            index._id = first._id
+        seen = index
+
+
 def wrap_group_results(gb: Any, data: pd.DataFrame | pd.Series, values: list[Any],
                        mutated: bool) -> pd.DataFrame | pd.Series:
     """Assemble per-group results, in group order, into what ``gb.apply`` returns."""
+    link_identical_indexes(values)
     return gb._wrap_applied_output(data, values, not_indexed_same=mutated, is_transform=False)
 
 

@@ -7,19 +7,51 @@ its kind. ``df.par(n_jobs=2, backend="threads")`` returns an accessor with those
 
 from __future__ import annotations
 
+import contextlib
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pandas as pd
 
-from . import _pandas
+from . import _pandas, transport
 from ._reentry import entered
 from ._warnings import attributed_to_caller
 from .kinds import elements, frame, groups
 from .options import Options, current_options
 
 __all__ = ["DataFramePar", "SeriesPar", "ParGroupBy"]
+
+
+@contextlib.contextmanager
+def _broadcasting(options: Options) -> Iterator[Callable[[Any], Any] | None]:
+    """With ``broadcast=``: a wrapper that passes the objects to the function; they stay
+    shared with worker processes until the call ends."""
+    if not options.broadcast:
+        yield None
+        return
+    wrapped: list[transport.Broadcasting] = []
+
+    def wrap(func: Any) -> Any:
+        if not callable(func) or isinstance(func, str):
+            raise TypeError(f"broadcast= needs a callable function, got {func!r}")
+        wrapped.append(transport.Broadcasting(func, options.broadcast or {}))
+        return wrapped[-1]
+
+    try:
+        yield wrap
+    finally:
+        for broadcasting in wrapped:
+            broadcasting.close()
+
+
+def _with_function(arguments: dict[str, Any], args: tuple, kwargs: dict[str, Any],
+                   wrap: Callable[[Any], Any]) -> tuple[tuple, dict[str, Any]]:
+    """``args`` and ``kwargs`` with the function (``func``, or Series.map's ``arg``) wrapped."""
+    name = "func" if "func" in arguments else "arg"
+    if name in kwargs:
+        return args, {**kwargs, name: wrap(kwargs[name])}
+    return (wrap(args[0]), *args[1:]), kwargs
 
 
 def _binder(method: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
@@ -42,7 +74,7 @@ class _Par:
 
     def __call__(self, **options: Any) -> Any:
         """An accessor with these options (n_jobs, backend, chunksize, max_inflight,
-        progress, jit) over the defaults from :func:`pdpar.config`."""
+        progress, jit, broadcast) over the defaults from :func:`pdpar.config`."""
         overrides = {**self._overrides, **options}
         current_options().replace(**overrides)  # check now, where the caller wrote them
         return type(self)(self._obj, overrides)
@@ -56,7 +88,10 @@ class _Par:
              args: tuple, kwargs: dict[str, Any]) -> Any:
         options = self.options
         arguments = bind(self._obj, args, kwargs)
-        with entered(), attributed_to_caller():
+        with entered(), attributed_to_caller(), _broadcasting(options) as wrap:
+            if wrap is not None:
+                args, kwargs = _with_function(arguments, args, kwargs, wrap)
+                arguments = bind(self._obj, args, kwargs)
             return kind(self._obj, arguments, args, kwargs, options)
 
     def groupby(self, *args: Any, **kwargs: Any) -> ParGroupBy:
@@ -124,7 +159,9 @@ class ParGroupBy:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""
         options = current_options().replace(**self._overrides)
         include_groups = kwargs.pop("include_groups", groups.NOT_GIVEN)
-        with entered(), attributed_to_caller():
+        with entered(), attributed_to_caller(), _broadcasting(options) as wrap:
+            if wrap is not None:
+                func = wrap(func)
             return groups.apply_groups(self._groupby, func, args, kwargs, include_groups,
                                        options)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 __all__ = ["Options", "config", "current_options", "BUILTIN_BACKENDS"]
@@ -62,6 +62,19 @@ def _check_progress(value: object) -> None:
     )
 
 
+def _check_broadcast(value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            "broadcast must be None or a dict of keyword arguments for the function, "
+            f"got {type(value).__name__}"
+        )
+    bad = [key for key in value if not (isinstance(key, str) and key.isidentifier())]
+    if bad:
+        raise ValueError(f"broadcast keys must be keyword-argument names, got {bad!r}")
+
+
 def _check_jit(value: object) -> None:
     if value is True or value is False or value == "auto":
         return
@@ -87,6 +100,10 @@ class Options:
         receives ``(done, total)``.
     jit
         False, True (compile with numba or raise :class:`pdpar.JitError`), or ``"auto"``.
+    broadcast
+        None, or a dict of large read-only objects (a model, a lookup table) passed to the
+        function as keyword arguments. Worker processes receive them once per call, not once
+        per chunk.
     """
 
     n_jobs: int = -1
@@ -95,6 +112,7 @@ class Options:
     max_inflight: int | None = None
     progress: bool | Callable[..., Any] = False
     jit: JitMode = False
+    broadcast: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         _check_n_jobs(self.n_jobs)
@@ -103,6 +121,7 @@ class Options:
         _check_positive_or_none("max_inflight", self.max_inflight)
         _check_progress(self.progress)
         _check_jit(self.jit)
+        _check_broadcast(self.broadcast)
 
     def replace(self, **changes: Any) -> Options:
         """A copy with ``changes`` applied; unknown names raise TypeError naming them."""

@@ -17,6 +17,10 @@ overrides it) while it has room for the chunk and a margin; otherwise the system
 folder on disk (``TMPDIR``). Containers often give ``/dev/shm`` only 64 MB, and a full tmpfs
 must never surface as "No space left on device": a write that fails for lack of space is
 retried on disk. Every file of a call is removed when the call ends, however it ends.
+
+``broadcast=`` objects (a model, a lookup table) travel the same way but once per call: the
+function is wrapped in a :class:`Broadcasting`, which pickles as a reference to one spool file
+that every worker maps and loads once per call, however many chunks it runs.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +40,7 @@ import cloudpickle
 
 from .errors import PdparError
 
-__all__ = ["Spool", "Parcel", "receive", "SPOOL_MIN_BYTES"]
+__all__ = ["Spool", "Parcel", "receive", "Broadcasting", "SPOOL_MIN_BYTES"]
 
 #: Chunks smaller than this travel inside the parcel, through the pipe.
 SPOOL_MIN_BYTES = 1 << 20
@@ -58,6 +63,7 @@ class Parcel:
     head: tuple[int, int] = (0, 0)
     buffers: tuple[tuple[int, int], ...] = ()
     inline: tuple[bytes, ...] = field(default=())
+    shared: bool = False  # read by many workers: the spool removes the file, not the reader
 
 
 def shm_folder() -> str | None:
@@ -99,8 +105,12 @@ class Spool:
             shutil.rmtree(folder, ignore_errors=True)
         self._folders.clear()
 
-    def send(self, args: Any) -> Parcel:
-        """Pickle ``args`` for a worker: in a spool file when large, else in the parcel."""
+    def send(self, args: Any, shared: bool = False) -> Parcel:
+        """Pickle ``args`` for a worker: in a spool file when large, else in the parcel.
+
+        A ``shared`` parcel may be received by many workers; its file stays until
+        :meth:`close`.
+        """
         buffers: list[pickle.PickleBuffer] = []
         try:
             head = cloudpickle.dumps(args, protocol=5, buffer_callback=buffers.append)
@@ -118,7 +128,7 @@ class Spool:
         name = f"chunk-{self._count}"
         for base in self._bases(size):
             try:
-                return self._write(os.path.join(self._folder(base), name), head, raws)
+                return self._write(os.path.join(self._folder(base), name), head, raws, shared)
             except OSError as exc:
                 if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
                     raise
@@ -136,7 +146,8 @@ class Spool:
             self._folders[base] = tempfile.mkdtemp(prefix=f"pdpar-{os.getpid()}-", dir=base)
         return self._folders[base]
 
-    def _write(self, path: str, head: bytes, raws: Sequence[memoryview]) -> Parcel:
+    def _write(self, path: str, head: bytes, raws: Sequence[memoryview],
+               shared: bool) -> Parcel:
         ranges = []
         with open(path, "wb") as f:
             try:
@@ -154,18 +165,81 @@ class Spool:
                 os.unlink(path)
                 raise
         self.spooled_bytes += pos
-        return Parcel(path, (0, len(head)), tuple(ranges))
+        return Parcel(path, (0, len(head)), tuple(ranges), shared=shared)
 
 
 def receive(parcel: Parcel) -> Any:
-    """Rebuild the chunk a parcel carries (in the worker). Removes the parcel's file."""
+    """Rebuild what a parcel carries (in the worker). Removes the file unless it is shared."""
     if parcel.path is None:
         head, *inline = parcel.inline
         return pickle.loads(head, buffers=inline)
     with open(parcel.path, "rb") as f:
         mapping = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_COPY)
-    os.unlink(parcel.path)  # the mapping keeps the data until the chunk is done with it
+    if not parcel.shared:
+        os.unlink(parcel.path)  # the mapping keeps the data until the chunk is done with it
     view = memoryview(mapping)
     start, length = parcel.head
     buffers = [view[offset:offset + n] for offset, n in parcel.buffers]
     return pickle.loads(view[start:start + length], buffers=buffers)
+
+
+class Broadcasting:
+    """The user's function with ``broadcast=`` objects passed as keyword arguments.
+
+    In the calling process it holds the objects. Pickled for a worker process, it carries only
+    a reference to one spool file written on first use; each worker loads the objects from it
+    once per call (:func:`_received_objects`), whatever the number of chunks. Use it as a
+    context manager: leaving the call removes the file.
+    """
+
+    def __init__(self, func: Callable[..., Any], objects: Mapping[str, Any]) -> None:
+        self.func = func
+        self.objects = dict(objects)
+        self._token = uuid.uuid4().hex
+        self._spool = Spool()
+        self._parcel: Parcel | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs, **self.objects)
+
+    def __enter__(self) -> Broadcasting:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Remove the spool file the workers read the objects from."""
+        self._spool.close()
+        self._parcel = None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._parcel is None:
+            self._parcel = self._spool.send(self.objects, shared=True)
+        return (_Received, (self.func, self._token, self._parcel))
+
+
+#: The broadcast objects this worker process loaded last: (token, objects).
+_last_received: tuple[str, dict[str, Any]] | None = None
+
+
+def _received_objects(token: str, parcel: Parcel) -> dict[str, Any]:
+    global _last_received
+    if _last_received is None or _last_received[0] != token:
+        _last_received = (token, receive(parcel))
+    return _last_received[1]
+
+
+class _Received:
+    """A :class:`Broadcasting` as rebuilt in a worker process."""
+
+    def __init__(self, func: Callable[..., Any], token: str, parcel: Parcel) -> None:
+        self.func = func
+        self._token = token
+        self._parcel = parcel
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.func(*args, **kwargs, **_received_objects(self._token, self._parcel))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_Received, (self.func, self._token, self._parcel))

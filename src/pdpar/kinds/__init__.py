@@ -24,7 +24,7 @@ from ..options import Options
 from ..planner import Plan, next_probe, size_chunks
 from ..progress import make_progress
 
-__all__ = ["execute", "nbytes", "Replayer", "replay", "call_with"]
+__all__ = ["execute", "nbytes", "share_indexes", "Replayer", "replay", "call_with"]
 
 
 def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: Any) -> Any:
@@ -33,6 +33,30 @@ def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: 
     Used through ``functools.partial(call_with, func, args, kwargs)``, which pickles by value.
     """
     return func(x, *args, **kwargs)
+
+
+def share_indexes(results: list[Any]) -> list[Any]:
+    """``results`` with each Series whose index is identical to the previous Series' index
+    given that same index object.
+
+    pandas compares and hashes every result's index when it assembles them, and builds a hash
+    table per index object it meets; many small Series with equal but separate indexes (the
+    usual ``pd.Series({...})`` per row or group) make that the slowest part of the assembly.
+    Sharing one object per run of identical indexes changes nothing pandas can see (values,
+    dtype, names and type are the same) and lets pickling send the index once per chunk.
+    """
+    shared: pd.Index | None = None
+    out = []
+    for result in results:
+        if isinstance(result, pd.Series):
+            index = result.index
+            if shared is not None and index is not shared and len(index) == len(shared) \
+                    and index.identical(shared):
+                result = result.set_axis(shared)
+            else:
+                shared = result.index
+        out.append(result)
+    return out
 
 
 def nbytes(obj: pd.DataFrame | pd.Series) -> int:

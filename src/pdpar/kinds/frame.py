@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import plan_call
-from . import execute, nbytes, replay
+from . import execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_frame"]
 
@@ -110,4 +110,4 @@ def record_frame_chunk(piece: Any, labels: pd.Index, func: Any, axis: int, raw: 
     else:
         _pandas.DataFrame_apply(piece, record, axis=axis,
                                 result_type="broadcast" if broadcast else None)
-    return results
+    return share_indexes(results)

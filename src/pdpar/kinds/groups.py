@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import plan_call
-from . import call_with, execute, nbytes
+from . import call_with, execute, nbytes, share_indexes
 
 __all__ = ["apply_groups", "NOT_GIVEN"]
 
@@ -110,4 +110,4 @@ def _record_groups(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np
         if not mutated and not _pandas.is_indexed_like(result, group_axes):
             mutated = True
         values.append(result)
-    return values, mutated
+    return share_indexes(values), mutated

@@ -118,18 +118,21 @@ def test_a_slow_chunk_does_not_hold_back_the_others():
 
 
 def test_chunks_are_taken_from_a_lazy_source_only_when_there_is_room():
-    made = []
+    finished = []
+    ahead = []
 
     def chunks():
         for i in range(20):
-            made.append(i)
+            ahead.append(i - len(finished))  # chunks made and not yet finished
             yield (i,)
 
     def task(i):
         time.sleep(0.005)
-        return len(made) - i  # chunks made ahead of this one
+        finished.append(i)
+        return i
 
-    ahead = list(run_chunks(task, chunks(), backend="threads", n_jobs=2, max_inflight=4))
+    assert list(run_chunks(task, chunks(), backend="threads", n_jobs=2,
+                           max_inflight=4)) == list(range(20))
     assert max(ahead) <= 4
 
 

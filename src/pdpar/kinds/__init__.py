@@ -11,6 +11,7 @@ No kind knows how chunks are executed: they hand tasks to :func:`execute`.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -24,7 +25,7 @@ from ..options import Options
 from ..planner import Plan, next_probe, size_chunks
 from ..progress import make_progress
 
-__all__ = ["execute", "nbytes", "share_indexes", "Replayer", "replay", "call_with"]
+__all__ = ["execute", "nbytes", "share_indexes", "replay", "call_with"]
 
 
 def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: Any) -> Any:
@@ -106,44 +107,22 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
     return results
 
 
-class Replayer:
-    """A stand-in for the user's function that returns already computed results in call order.
-
-    Combining by replay runs pandas' own method on the whole input with a Replayer in place of
-    the function, so pandas itself assembles the result (shape, dtypes, index, validation)
-    while the user's function, already run once per unit in the chunks, is not run again.
-    """
-
-    __slots__ = ("_next", "_expected", "_results")
-
-    def __init__(self, results: Sequence[Any]) -> None:
-        self._results = results
-        self._expected = len(results)
-        self._next = iter(results).__next__
-
-    def __call__(self, *_args: Any, **_kwargs: Any) -> Any:
-        try:
-            return self._next()
-        except StopIteration:
-            raise RuntimeError(
-                "pdpar internal error: pandas asked for more results than the chunks computed"
-            ) from None
-
-    def check_consumed(self) -> None:
-        """Raise if pandas asked for fewer results than the chunks computed."""
-        try:
-            self._next()
-        except StopIteration:
-            return
-        raise RuntimeError(
-            "pdpar internal error: pandas asked for fewer results than the chunks computed"
-        )
+_END = object()
 
 
 def replay(method: Callable[..., Any], obj: Any, results: Sequence[Any], **kwargs: Any) -> Any:
     """``method(obj, <the recorded results in call order>, **kwargs)``: pandas' own method on
-    the whole input, assembling the results the chunks computed."""
-    replayer = Replayer(results)
-    out = method(obj, replayer, **kwargs)
-    replayer.check_consumed()
+    the whole input, assembling the results the chunks computed.
+
+    pandas itself then builds the result (shape, dtypes, index, validation) while the user's
+    function, already run once per unit in the chunks, is not run again. The stand-in function
+    is ``functools.partial(next, results)``: it runs in C, so replaying costs little more
+    than pandas' own loop. An end marker after the results proves that pandas asked for
+    exactly as many results as the chunks computed.
+    """
+    remaining = iter([*results, _END])
+    out = method(obj, functools.partial(next, remaining), **kwargs)
+    if next(remaining, None) is not _END:
+        raise RuntimeError("pdpar internal error: pandas asked for another number of results "
+                           "than the chunks computed")
     return out

@@ -4,7 +4,7 @@ Split: positional ranges of rows, as views.
 Chunk task: pandas' own ``map``/``apply`` on the chunk (column by column for a DataFrame) with a
 recording function; it returns the raw results in the order pandas called the function.
 Combine: replay pandas' own method on the whole input with the recorded results
-(:class:`~pdpar.kinds.Replayer`), so pandas infers the result's dtype from every element at once,
+(:func:`~pdpar.kinds.replay`), so pandas infers the result's dtype from every element at once,
 exactly as it does without pdpar.
 
 Categorical and sparse data go to pandas directly: pandas maps their categories or stored

@@ -23,6 +23,7 @@ import pandas as pd
 from pandas._libs import lib
 from pandas.core.apply import frame_apply as _frame_apply
 from pandas.core.groupby.ops import _is_indexed_like
+from pandas.core.indexes.api import all_indexes_same
 
 __all__ = [
     "PANDAS_3",
@@ -187,7 +188,7 @@ def link_identical_indexes(results: Sequence[Any]) -> None:
     first: pd.Index | None = None
     seen: pd.Index | None = None
     for result in results:
-        if not isinstance(result, pd.Series):
+        if not isinstance(result, (pd.Series, StackedRows)):
             continue
         index = result.index
         if index is seen or index is first:
@@ -199,10 +200,84 @@ def link_identical_indexes(results: Sequence[Any]) -> None:
         seen = index
 
 
+class StackedRows:
+    """A chunk's Series results, one per group, stacked into one 2-D array for the journey.
+
+    Used only when the results share one index object (see
+    :func:`pdpar.kinds.share_indexes`), one numpy dtype and one name, and carry no attrs: then
+    pandas' assembly (``_wrap_applied_output_series``) reads of them only their index, their
+    name and ``np.asarray`` of each, which it stacks. A ``StackedRows`` answers those for the
+    whole run at once (``np.asarray`` gives the stacked rows, and stacking stacks them), so
+    pandas assembles exactly what it would from the Series, without building, sending and
+    probing one Series per group. :meth:`series` gives the Series back where needed.
+    """
+
+    __slots__ = ("block", "index", "name", "first")
+
+    def __init__(self, block: np.ndarray, index: pd.Index, name: Hashable,
+                 first: pd.Series) -> None:
+        self.block = block
+        self.index = index
+        self.name = name
+        self.first = first  # the run's first Series, as it was
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.block if dtype is None else self.block.astype(dtype)
+
+    def __len__(self) -> int:
+        return len(self.block)
+
+    def series(self) -> list[pd.Series]:
+        """The Series this run stands for."""
+        return [self.first] + [pd.Series(row, index=self.index, name=self.name)
+                               for row in self.block[1:]]
+
+
+def stack_series_results(results: list[Any]) -> list[Any]:
+    """``results`` as one :class:`StackedRows` when they allow it, else unchanged."""
+    if len(results) < 2:
+        return results
+    first = results[0]
+    if not isinstance(first, pd.Series):
+        return results
+    dtype = first.dtype
+    if not isinstance(dtype, np.dtype) or dtype.kind not in "biufc":
+        return results
+    index = first.index
+    names = set()
+    for result in results:
+        if (not isinstance(result, pd.Series) or result.index is not index
+                or result.dtype != dtype or result.attrs
+                or not result.flags.allows_duplicate_labels):
+            return results
+        names.add(result.name)
+    if len(names) != 1:
+        return results
+    block = np.vstack([result.to_numpy() for result in results])
+    return [StackedRows(block, index, names.pop(), first)]
+
+
 def wrap_group_results(gb: Any, data: pd.DataFrame | pd.Series, values: list[Any],
                        mutated: bool) -> pd.DataFrame | pd.Series:
-    """Assemble per-group results, in group order, into what ``gb.apply`` returns."""
+    """Assemble per-group results, in group order, into what ``gb.apply`` returns.
+
+    ``values`` may hold :class:`StackedRows` for runs of Series results; they go to pandas'
+    assembly of Series results as they are when every result shares one index (the only case
+    in which pandas stacks them), and as the Series they stand for otherwise.
+    """
     link_identical_indexes(values)
+    if any(isinstance(v, StackedRows) for v in values):
+        first = next((v for v in values if v is not None), None)
+        if (isinstance(gb, pd.core.groupby.DataFrameGroupBy)
+                and isinstance(first, (pd.Series, StackedRows))
+                and all_indexes_same(v.index for v in values if v is not None)
+                and all(v is not None for v in values)):
+            first_series = first.first if isinstance(first, StackedRows) else first
+            key_index = gb._grouper.result_index if gb.as_index else None
+            return gb._wrap_applied_output_series(values, mutated, first_series, key_index,
+                                                  False)
+        values = [s for v in values
+                  for s in (v.series() if isinstance(v, StackedRows) else [v])]
     return gb._wrap_applied_output(data, values, not_indexed_same=mutated, is_transform=False)
 
 

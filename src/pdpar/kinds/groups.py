@@ -110,4 +110,4 @@ def _record_groups(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np
         if not mutated and not _pandas.is_indexed_like(result, group_axes):
             mutated = True
         values.append(result)
-    return share_indexes(values), mutated
+    return _pandas.stack_series_results(share_indexes(values)), mutated

@@ -140,3 +140,37 @@ def test_spool_files_are_removed_when_a_chunk_fails():
     with pytest.raises(ValueError, match="chunk two"):
         list(run_chunks(fail_on_chunk_two, chunks, backend="processes", n_jobs=2))
     assert _spool_files() == []
+
+
+@pytest.mark.parametrize("values", [
+    np.array([f"w{i % 97}" for i in range(30_000)], dtype=object),
+    np.array([f"w{i}" for i in range(30_000)], dtype=object).reshape(3, -1),
+    np.array([f"w{i}" for i in range(30_000)], dtype=object).reshape(3, -1).T,
+], ids=["1-d", "2-d", "fortran"])
+def test_object_arrays_of_strings_come_back_the_same(values):
+    with transport.Spool() as spool:
+        parcel = spool.send((values,))
+        (got,) = transport.receive(parcel)
+    assert got.dtype == object and got.shape == values.shape
+    assert all(type(x) is str for x in got.ravel())
+    np.testing.assert_array_equal(got, values)
+
+
+@pytest.mark.parametrize("odd", [None, np.nan, 1, b"bytes", pd.NA])
+def test_object_arrays_with_anything_but_strings_are_pickled_as_they_are(odd):
+    values = np.array([f"w{i}" for i in range(30_000)], dtype=object)
+    values[7] = odd
+    with transport.Spool() as spool:
+        (got,) = transport.receive(spool.send((values,)))
+    assert type(got[7]) is type(odd)
+    assert got[7] is odd if odd is None or odd is pd.NA else (got[7] == odd or odd != odd)
+    np.testing.assert_array_equal(got[:7], values[:7])
+
+
+def test_frames_with_object_string_columns_come_back_the_same():
+    df = pd.DataFrame({"s": pd.Series([f"w{i % 13}" for i in range(40_000)], dtype=object),
+                       "t": pd.Series([f"v{i}" for i in range(40_000)], dtype=object),
+                       "x": np.arange(40_000.0)})
+    with transport.Spool() as spool:
+        (got,) = transport.receive(spool.send((df,)))
+    pd.testing.assert_frame_equal(got, df)

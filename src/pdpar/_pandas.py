@@ -52,6 +52,11 @@ Series_map = pd.Series.map
 Series_groupby = pd.Series.groupby
 
 
+def all_strings(values: np.ndarray) -> bool:
+    """True if every element of the 1-D object array ``values`` is a ``str`` (no None, NaN)."""
+    return bool(lib.is_string_array(values, skipna=False))
+
+
 def given(value: Any) -> bool:
     """False for pandas' marker of an argument left at its default."""
     return value is not None and value is not pd.api.extensions.no_default

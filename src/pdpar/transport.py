@@ -11,6 +11,12 @@ the mapping without copying its data. Smaller chunks travel inside the parcel.
 Measured here for a 1 GiB float frame cut into 8 to 32 chunks: ~0.7-1.1 s by spool files,
 ~4.6-5.2 s for the same chunks pickled through loky's pipe.
 
+Arrays of Python strings (object columns of pandas 2, or object columns in pandas 3) would be
+pickled string by string, in the calling process: ~430 ms per million. When every element is
+a ``str``, they travel as an Arrow string array instead (~115 ms per million in the caller, the
+rest of the work done by the worker) and come back as the same object array of ``str``.
+Arrays holding anything else (None, NaN, numbers) are pickled as they are.
+
 Each chunk is written when it is submitted, so the spool holds only the chunks in flight, never
 a second copy of the whole input. The spool folder is ``/dev/shm`` (``PDPAR_SHM_FOLDER``
 overrides it) while it has room for the chunk and a margin; otherwise the system's temporary
@@ -26,6 +32,7 @@ that every worker maps and loads once per call, however many chunks it runs.
 from __future__ import annotations
 
 import errno
+import io
 import mmap
 import os
 import pickle
@@ -34,10 +41,12 @@ import tempfile
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import cloudpickle
+import numpy as np
 
+from ._pandas import all_strings
 from .errors import PdparError
 
 __all__ = ["Spool", "Parcel", "receive", "Broadcasting", "SPOOL_MIN_BYTES"]
@@ -49,6 +58,37 @@ SPOOL_MIN_BYTES = 1 << 20
 SHM_RESERVE_BYTES = 64 << 20
 
 _ALIGN = 64
+
+#: Object arrays with fewer elements than this are pickled as they are.
+STRINGS_AS_ARROW_MIN = 10_000
+
+
+class _ChunkPickler(cloudpickle.Pickler):
+    """cloudpickle, with large object arrays of ``str`` sent as Arrow string arrays."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        if (type(obj) is np.ndarray and obj.dtype == object
+                and obj.size >= STRINGS_AS_ARROW_MIN):
+            order: Literal["C", "F"] = (
+                "F" if obj.flags.f_contiguous and not obj.flags.c_contiguous else "C")
+            flat = obj.ravel(order=order)  # a view for contiguous arrays
+            if all_strings(flat):
+                import pyarrow as pa
+
+                return (_strings_from_layout,
+                        (pa.array(flat, type=pa.large_string()), obj.shape, order))
+        return super().reducer_override(obj)
+
+
+def _strings_from_layout(strings: Any, shape: tuple[int, ...], order: str) -> np.ndarray:
+    """The object array of ``str`` that :class:`_ChunkPickler` sent as Arrow strings."""
+    return strings.to_numpy(zero_copy_only=False).reshape(shape, order=order)
+
+
+def _dumps(obj: Any, buffer_callback: Callable[[pickle.PickleBuffer], Any]) -> bytes:
+    with io.BytesIO() as file:
+        _ChunkPickler(file, protocol=5, buffer_callback=buffer_callback).dump(obj)
+        return file.getvalue()
 
 
 @dataclass(frozen=True)
@@ -113,7 +153,7 @@ class Spool:
         """
         buffers: list[pickle.PickleBuffer] = []
         try:
-            head = cloudpickle.dumps(args, protocol=5, buffer_callback=buffers.append)
+            head = _dumps(args, buffers.append)
         except Exception as exc:
             raise PdparError(
                 f"the chunk could not be pickled for the worker processes ({exc!r}); the "

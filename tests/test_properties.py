@@ -799,4 +799,9 @@ def test_parallel_backends_run_the_function_in_their_workers(parallel_backend, m
         warnings.simplefilter("ignore", DeprecationWarning)
         result = _WORKER_CALLS[method](_ParFrame(df, parallel_backend))
     caller = where_it_runs(None)
-    assert caller not in set(np.asarray(result).ravel())
+    places = list(np.asarray(result).ravel())
+    if method == "DataFrame.apply raw rows":
+        # numpy's result takes the first row's dtype: that row runs first, in the caller
+        assert places[0] == caller
+        places = places[1:]
+    assert caller not in set(places)

@@ -180,6 +180,25 @@ def is_indexed_like(result: Any, group_axes: Sequence[pd.Index]) -> bool:
     return bool(_is_indexed_like(result, group_axes, 0))
 
 
+def raw_result(result: Any) -> Any:
+    """What pandas' raw apply makes of a function's result before numpy stores it: a str
+    becomes a 0-d object array (pandas works around a numpy issue that way)."""
+    return np.array(result, dtype=object) if isinstance(result, str) else result
+
+
+def wrap_raw_results(op: Any, result: np.ndarray) -> pd.DataFrame | pd.Series:
+    """What ``df.apply(func, raw=True)`` returns for the array ``np.apply_along_axis`` made.
+
+    The end of pandas' ``FrameApply.apply_raw`` (the same in pandas 2.2 and 3), and the
+    ``__finalize__`` of ``DataFrame.apply``.
+    """
+    if result.ndim == 2:
+        out = op.obj._constructor(result, index=op.index, columns=op.columns)
+    else:
+        out = op.obj._constructor_sliced(result, index=op.agg_axis)
+    return out.__finalize__(op.obj, method="apply")
+
+
 def link_identical_indexes(results: Sequence[Any]) -> None:
     """Let pandas see Series results with identical indexes as sharing one index.
 

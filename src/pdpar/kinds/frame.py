@@ -13,6 +13,7 @@ other engines) go to pandas directly.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from pandas.api.types import is_list_like
 from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
-from ..planner import plan_call
+from ..planner import Plan, plan_call
 from . import execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_frame"]
@@ -61,29 +62,90 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     if plan.direct:
         return pandas_apply()
 
-    raw_values = raw and not broadcast  # broadcast always passes Series, even with raw=True
-    # raw functions get slices of the whole frame's array: a chunk's own ``.values`` could
-    # have another dtype when it holds only some of the columns
-    values = df.values if raw_values else None
+    if raw and not broadcast:  # broadcast always passes Series, even with raw=True
+        return _apply_raw(df, op, func, axis, args, kwargs, plan, options)
 
     def make_payload(span: ChunkSpan) -> tuple:
         start, stop = span.start, span.stop
-        if values is not None:
-            piece = values[start:stop] if axis == 1 else values[:, start:stop]
-        else:
-            piece = df.iloc[start:stop] if axis == 1 else df.iloc[:, start:stop]
-        return (piece, labels[start:stop], func, axis, raw_values, broadcast, args, kwargs,
-                span)
+        piece = df.iloc[start:stop] if axis == 1 else df.iloc[:, start:stop]
+        return (piece, labels[start:stop], func, axis, False, broadcast, args, kwargs, span)
 
-    size = int(values.nbytes) if values is not None else nbytes(df)
     chunk_results = execute(record_frame_chunk, make_payload, plan, options, len(labels),
-                            nbytes=size)
+                            nbytes=nbytes(df))
     results = [r for chunk in chunk_results for r in chunk]
-
-    if raw_values or broadcast:
+    if broadcast:
         return replay(_pandas.DataFrame_apply, df, results, axis=axis, raw=raw,
                       result_type=result_type)
     return _pandas.wrap_frame_results(op, dict(enumerate(results)))
+
+
+def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
+               kwargs: dict[str, Any], plan: Plan, options: Options) -> pd.DataFrame | pd.Series:
+    """``df.apply(func, axis=axis, raw=True)``: rows or columns of the frame's array.
+
+    pandas hands the array to ``np.apply_along_axis``, which makes the result an array of the
+    dtype and shape of the first unit's result and stores every later result into it (with
+    numpy's casting). So the first unit runs here, first; each chunk then fills an array of
+    that dtype and shape for its own units, exactly as numpy's loop would, and the chunks'
+    arrays are joined. Results that are not plain arrays or scalars (an ndarray subclass
+    would make numpy wrap the whole array) are combined by replaying pandas' apply instead.
+    """
+    values = df.values  # chunks get slices of the whole frame's array, as numpy iterates it
+    labels = df.index if axis == 1 else df.columns
+    n = len(labels)
+
+    def piece_of(start: int, stop: int) -> np.ndarray:
+        return values[start:stop] if axis == 1 else values[:, start:stop]
+
+    head = record_frame_chunk(piece_of(0, 1), labels[:1], func, axis, True, False, args,
+                              kwargs, ChunkSpan(0, None, plan.kind, 0, 1))
+    first = np.asanyarray(_pandas.raw_result(head[0]))
+    filled = type(first) is np.ndarray
+    template = (first.dtype, first.shape) if filled else None
+    rest = plan_call(plan.kind, n - 1, options) if n > 1 else None
+    if rest is not None and rest.direct:  # too few units left for a pool
+        rest = dataclasses.replace(rest, backend="serial", bounds=((0, n - 1),))
+
+    def make_payload(span: ChunkSpan) -> tuple:
+        start, stop = span.start + 1, span.stop + 1  # the units after the first
+        return (piece_of(start, stop), labels[start:stop], func, axis, args, kwargs,
+                ChunkSpan(span.index + 1, span.count and span.count + 1, span.unit, start,
+                          stop), template)
+
+    chunks = execute(fill_raw_chunk, make_payload, rest, options, n - 1,
+                     nbytes=int(values.nbytes)) if rest is not None else []
+    if not filled:
+        results = head + [r for chunk in chunks for r in chunk]
+        return replay(_pandas.DataFrame_apply, df, results, axis=axis, raw=True)
+    result = np.concatenate([first[np.newaxis], *chunks])
+    if axis == 0 and first.ndim:
+        # numpy moves the result's own axes in front of the iterated one
+        result = np.moveaxis(result, 0, -1)
+    return _pandas.wrap_raw_results(op, result)
+
+
+def fill_raw_chunk(piece: np.ndarray, labels: pd.Index, func: Any, axis: int, args: tuple,
+                   kwargs: dict, span: ChunkSpan,
+                   template: tuple[np.dtype, tuple[int, ...]] | None) -> Any:
+    """Run ``func`` on each row or column of the array ``piece``.
+
+    With a ``template`` (dtype, shape), store each result into a fresh array of that dtype
+    and shape per unit, as ``np.apply_along_axis`` stores the results after the first;
+    without one, the raw results.
+    """
+    if template is None:
+        return record_frame_chunk(piece, labels, func, axis, True, False, args, kwargs, span)
+    dtype, shape = template
+    units = piece if axis == 1 else piece.T
+    out = np.zeros((len(units), *shape), dtype=dtype)
+    for j in range(len(units)):
+        try:
+            result = func(units[j], *args, **kwargs)
+        except Exception as exc:
+            add_label_note(exc, "row" if axis == 1 else "column", labels[j], span)
+            raise
+        out[j, ...] = np.asanyarray(_pandas.raw_result(result))  # as numpy stores it
+    return out
 
 
 def record_frame_chunk(piece: Any, labels: pd.Index, func: Any, axis: int, raw: bool,

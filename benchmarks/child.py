@@ -1,0 +1,148 @@
+"""Run one method on one workload size in this (fresh) process, and write a JSON record.
+
+Started by ``run.py`` as ``python -m benchmarks.child ...`` in the method's environment, with the
+repository root as the working directory. The first call is the cold one (it starts any pool,
+compiles any JIT); the warm calls follow, up to ``--reps`` of them while they fit in ``--budget``
+seconds (none when the cold call alone took longer). Every result is compared with the serial
+pandas result of the same environment, which the reference method ("pandas") stores in
+``--refs`` before the others run.
+
+In ``--memory`` mode the process makes its data, prints ``@@READY``, waits for a line on stdin,
+makes one call, prints ``@@DONE`` and only then checks the result, so the parent's sampler sees
+the call alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib.metadata
+import json
+import pickle
+import platform
+import sys
+import time
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .methods import METHODS, REFERENCE
+from .workloads import WORKLOADS, assert_same
+
+
+def _version(package: str | None) -> str | None:
+    if package is None:
+        return None
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def _timed(call: Any) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = call()
+    return time.perf_counter() - start, result
+
+
+def _check(result: Any, expected: Any | None) -> str | None:
+    """None if ``result`` equals the reference, else a one-line reason."""
+    if expected is None:
+        return None
+    try:
+        assert_same(result, expected)
+    except AssertionError as exc:
+        reason = " ".join(str(exc).split())[:240]
+    else:
+        return None
+    try:
+        assert_same(result, expected, rtol=1e-9)
+    except AssertionError:
+        return reason
+    return "floats differ in the last digits (equal to 1e-9 relative); " + reason
+
+
+def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
+    workload = WORKLOADS[args.workload]
+    method = METHODS[args.method]
+    op = workload.op
+    reference = Path(args.refs) / f"{args.env}-{args.workload}-{args.size}.pkl"
+    is_reference = method.name == REFERENCE
+    expected = None
+    if not is_reference:
+        with open(reference, "rb") as handle:
+            expected = pickle.load(handle)
+
+    method.prepare()
+    with workload.make_data(args.size) as data:
+        gc.collect()
+        if args.memory:
+            print("@@READY", flush=True)
+            sys.stdin.readline()
+        cold, result = _timed(lambda: method.run(op, data))
+        if args.memory:
+            print("@@DONE", flush=True)
+        record["cold"] = cold
+        if is_reference:
+            with open(reference, "wb") as handle:
+                pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        wrong = _check(result, expected)
+        del result
+        warm: list[float] = []
+        spent = 0.0
+        while not args.memory and not wrong and len(warm) < args.reps:
+            # A slow method gets fewer warm calls; one slower than the budget gets none.
+            if spent + (min(warm) if warm else cold) > args.budget:
+                break
+            seconds, result = _timed(lambda: method.run(op, data))
+            warm.append(seconds)
+            spent += seconds
+            wrong = _check(result, expected)
+            del result
+        record["warm"] = warm
+    record["status"] = "wrong" if wrong else "ok"
+    record["detail"] = wrong or ""
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workload", required=True)
+    parser.add_argument("--size", type=int, required=True)
+    parser.add_argument("--method", required=True)
+    parser.add_argument("--env", required=True)
+    parser.add_argument("--refs", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--budget", type=float, default=60.0)
+    parser.add_argument("--memory", action="store_true")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    method = METHODS[args.method]
+    record: dict[str, Any] = {
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "version": _version(method.package),
+        "cold": None,
+        "warm": [],
+    }
+    try:
+        measure(args, record)
+    except method.not_available as exc:
+        record.update(status="n/a", detail=_one_line(exc))
+    except Exception as exc:
+        record.update(status="error", detail=_one_line(exc))
+        traceback.print_exc()
+    Path(args.out).write_text(json.dumps(record))
+
+
+if __name__ == "__main__":
+    main()

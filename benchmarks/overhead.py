@@ -1,0 +1,75 @@
+"""The fixed cost of a warm call with processes on a small frame.
+
+    python benchmarks/overhead.py [--rows 10000] [--repeat 15] [--json PATH]
+
+For a 10,000-row frame, times serial pandas and pdpar with ``backend="processes"`` (after a
+first call that starts the pool), with a trivial row function and with W1's row function. The
+overhead is pdpar's time minus the ideal parallel time (serial time / workers): what dispatch,
+transport, measuring and assembly add to the function's own work. Best of ``--repeat`` calls.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if __package__ in (None, ""):
+    sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+import pdpar  # noqa: E402
+from benchmarks.workloads import mixed_frame, row_score  # noqa: E402
+
+
+def trivial(row: pd.Series) -> float:
+    """A row function that costs next to nothing, so the overhead is all there is."""
+    return row["a"]
+
+
+def best_of(call, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(rows: int, repeat: int) -> list[dict]:
+    df = mixed_frame(rows)
+    n_jobs = 2
+    out = []
+    for name, func in [("trivial row function", trivial), ("W1 row function", row_score)]:
+        expected = df.apply(func, axis=1)
+        par = df.par(backend="processes", n_jobs=n_jobs)
+        pd.testing.assert_series_equal(par.apply(func, axis=1), expected, check_exact=True)
+        serial = best_of(lambda f=func: df.apply(f, axis=1), repeat)
+        warm = best_of(lambda f=func, p=par: p.apply(f, axis=1), repeat)
+        out.append({"function": name, "rows": rows, "n_jobs": n_jobs, "pandas_s": serial,
+                    "pdpar_processes_s": warm, "overhead_s": warm - serial / n_jobs})
+    pdpar.shutdown()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--json", type=Path, default=None)
+    options = parser.parse_args()
+    results = measure(options.rows, options.repeat)
+    for r in results:
+        print(f"{r['function']}, {r['rows']:,} rows: pandas {r['pandas_s'] * 1e3:.1f} ms, "
+              f"pdpar processes (warm) {r['pdpar_processes_s'] * 1e3:.1f} ms, overhead over "
+              f"pandas / {r['n_jobs']}: {r['overhead_s'] * 1e3:.1f} ms")
+    if options.json is not None:
+        options.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

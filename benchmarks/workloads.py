@@ -1,0 +1,255 @@
+"""The benchmark workloads: their data, the user functions, and the serial pandas call.
+
+Each workload is one pandas operation (an ``op``) over generated data. The op knows how plain
+pandas runs it; :mod:`benchmarks.methods` knows how every other library runs the same op. Data is
+generated from a fixed seed, so every process builds the same frame. This module imports only
+numpy and pandas: it runs in the peers' environment too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+SEED = 20240611
+
+
+# --- the user functions -------------------------------------------------------------------
+
+def row_score(row: pd.Series) -> float:
+    """W1: a few microseconds of branching Python over named fields of a mixed-dtype row."""
+    a = row["a"]
+    b = row.b
+    c = row["c"]
+    total = 1.0 if row.tag == "x" else -1.0
+    for k in range(1, 9):
+        if (a + k) % 3 == 0:
+            total += b / k
+        else:
+            total -= math.sqrt(abs(c) + k)
+    return total
+
+
+def group_stats(group: pd.DataFrame) -> pd.Series:
+    """W3: a handful of statistics of one group, as a Series (one result row per group)."""
+    x = group["x"]
+    y = group["y"]
+    return pd.Series({
+        "x_mean": x.mean(),
+        "x_std": x.std(),
+        "y_range": y.max() - y.min(),
+        "count": float(len(group)),
+    })
+
+
+def file_size(path: str) -> int:
+    """W4a: read a whole small file and return its length."""
+    with open(path, "rb") as handle:
+        return len(handle.read())
+
+
+def wait_2ms(value: int) -> int:
+    """W4b: 2 ms of waiting (a stand-in for a network call) per element."""
+    time.sleep(0.002)
+    return value
+
+
+def raw_row(r: np.ndarray) -> float:
+    """W5: numeric arithmetic on a raw row (an ndarray); numba can compile it."""
+    return r[0] * r[1] - r[2] / (1 + abs(r[3]))
+
+
+def raw_row_vectorized(df: pd.DataFrame) -> pd.Series:
+    """W5 by hand in numpy: the same arithmetic on whole columns, the same float results."""
+    a = df.to_numpy()
+    return pd.Series(a[:, 0] * a[:, 1] - a[:, 2] / (1 + np.abs(a[:, 3])), index=df.index)
+
+
+def wide_row(r: np.ndarray) -> float:
+    """W6: a short numeric reduction over a wide raw row."""
+    return float(r[:16].sum() * r[16] - r[17:24].max())
+
+
+# --- the operations -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowApply:
+    """``df.apply(fn, axis=1, raw=raw)``; ``vectorized(df)`` gives the same result, if known."""
+
+    fn: Callable[..., Any]
+    raw: bool = False
+    vectorized: Callable[[pd.DataFrame], pd.Series] | None = None
+    kind: str = "row_apply"
+
+    def pandas(self, df: pd.DataFrame) -> Any:
+        return df.apply(self.fn, axis=1, raw=self.raw)
+
+
+@dataclass(frozen=True)
+class ElementMap:
+    """``s.map(fn)``."""
+
+    fn: Callable[..., Any]
+    kind: str = "element_map"
+
+    def pandas(self, s: pd.Series) -> Any:
+        return s.map(self.fn)
+
+
+@dataclass(frozen=True)
+class GroupApply:
+    """``df.groupby(key).apply(fn, include_groups=False)``."""
+
+    key: str
+    fn: Callable[..., Any]
+    kind: str = "group_apply"
+
+    def pandas(self, df: pd.DataFrame) -> Any:
+        return df.groupby(self.key).apply(self.fn, include_groups=False)
+
+
+Op = RowApply | ElementMap | GroupApply
+
+
+# --- the data -----------------------------------------------------------------------------
+
+def mixed_frame(rows: int) -> pd.DataFrame:
+    """W1: int, float and string columns, so each row is an object-dtype Series."""
+    rng = np.random.default_rng(SEED)
+    return pd.DataFrame({
+        "a": rng.integers(0, 1_000, rows),
+        "b": rng.standard_normal(rows),
+        "c": rng.standard_normal(rows) * 10,
+        "tag": rng.choice(np.array(["x", "y", "z"], dtype=object), rows),
+    })
+
+
+def int_series(elements: int) -> pd.Series:
+    """W2 and W4b: integers below 1,000."""
+    rng = np.random.default_rng(SEED)
+    return pd.Series(rng.integers(0, 1_000, elements), name="x")
+
+
+def grouped_frame(rows: int) -> pd.DataFrame:
+    """W3: about 100 rows per group, groups in random order."""
+    rng = np.random.default_rng(SEED)
+    return pd.DataFrame({
+        "g": rng.integers(0, max(rows // 100, 1), rows),
+        "x": rng.standard_normal(rows),
+        "y": rng.random(rows) * 100,
+    })
+
+
+def float_frame(rows: int, columns: int = 4) -> pd.DataFrame:
+    """W5 and W6: all float64, one block."""
+    rng = np.random.default_rng(SEED)
+    return pd.DataFrame(rng.standard_normal((rows, columns)),
+                        columns=[f"c{i}" for i in range(columns)])
+
+
+@contextlib.contextmanager
+def small_files(count: int) -> Iterator[pd.Series]:
+    """W4a: ``count`` files of 1 to 16 KiB in a temporary folder, removed afterwards."""
+    rng = np.random.default_rng(SEED)
+    sizes = rng.integers(1_024, 16_384, count)
+    with tempfile.TemporaryDirectory(prefix="pdpar-bench-files-") as folder:
+        paths = []
+        for i, size in enumerate(sizes):
+            path = os.path.join(folder, f"f{i:05d}.bin")
+            with open(path, "wb") as handle:
+                handle.write(rng.bytes(int(size)))
+            paths.append(path)
+        yield pd.Series(paths, name="path")
+
+
+def _plain(build: Callable[[int], Any]) -> Callable[[int], contextlib.AbstractContextManager]:
+    return lambda size: contextlib.nullcontext(build(size))
+
+
+# --- the workloads ------------------------------------------------------------------------
+
+BASELINES = ("pandas", "joblib")
+PEERS = ("pandarallel", "mapply", "parallel-pandas", "swifter", "dask")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One row of the benchmark: an op over data of each size, run by each named method."""
+
+    key: str
+    title: str
+    op: Op
+    make_data: Callable[[int], contextlib.AbstractContextManager]
+    unit: str
+    quick: tuple[int, ...]
+    full: tuple[int, ...]
+    methods: tuple[str, ...]
+    measure: str = "time"  # or "memory": one cold call per method, peak memory sampled
+
+    def sizes(self, quick: bool) -> tuple[int, ...]:
+        return self.quick if quick else self.full
+
+
+WORKLOADS: dict[str, Workload] = {w.key: w for w in [
+    Workload(
+        "W1", "CPU-bound row function: df.apply(row_score, axis=1)",
+        RowApply(row_score), _plain(mixed_frame), "rows", (20_000,), (200_000,),
+        BASELINES + ("pdpar auto", "pdpar processes") + PEERS,
+    ),
+    Workload(
+        "W2", "Light function, overhead curve: s.map(lambda x: x ** 2)",
+        ElementMap(lambda x: x ** 2), _plain(int_series), "elements",
+        (1_000, 10_000, 100_000, 1_000_000),
+        (1_000, 10_000, 100_000, 1_000_000, 10_000_000),
+        BASELINES + ("pdpar auto", "pdpar threads", "pdpar processes") + PEERS,
+    ),
+    Workload(
+        "W3", "groupby apply returning a Series of statistics (100 rows per group)",
+        GroupApply("g", group_stats), _plain(grouped_frame), "rows", (100_000,), (1_000_000,),
+        BASELINES + ("pdpar auto", "pdpar processes") + PEERS,
+    ),
+    Workload(
+        "W4a", "I/O-bound: read 2,000 small files, s.map(file_size)",
+        ElementMap(file_size), small_files, "files", (2_000,), (2_000,),
+        BASELINES + ("pdpar auto", "pdpar threads (32)") + PEERS
+        + ("parallel-pandas threads (32)",),
+    ),
+    Workload(
+        "W4b", "I/O-bound: 2 ms sleep per element, s.map(wait_2ms)",
+        ElementMap(wait_2ms), _plain(int_series), "elements", (2_000,), (2_000,),
+        BASELINES + ("pdpar auto", "pdpar threads (32)") + PEERS
+        + ("parallel-pandas threads (32)",),
+    ),
+    Workload(
+        "W5", "Numeric raw row function: df.apply(raw_row, axis=1, raw=True), 4 float columns",
+        RowApply(raw_row, raw=True, vectorized=raw_row_vectorized), _plain(float_frame), "rows",
+        (100_000,), (1_000_000,),
+        ("pandas", "pandas numba", "numpy vectorized", "joblib", "pdpar processes",
+         "pdpar jit") + PEERS,
+    ),
+    Workload(
+        "W6", "Peak memory: df.apply(wide_row, axis=1, raw=True), 190 float64 columns",
+        RowApply(wide_row, raw=True), _plain(lambda rows: float_frame(rows, 190)), "rows",
+        (100_000,), (1_000_000,),
+        BASELINES + ("pdpar processes",) + PEERS, measure="memory",
+    ),
+]}
+
+
+def assert_same(result: Any, expected: Any, rtol: float | None = None) -> None:
+    """Raise AssertionError unless ``result`` is exactly ``expected`` (values, dtypes, index),
+    or, given ``rtol``, equal but for floats within that relative tolerance."""
+    close = {"check_exact": False, "rtol": rtol} if rtol else {"check_exact": True}
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(result, expected, **close)
+    else:
+        pd.testing.assert_series_equal(result, expected, **close)

@@ -1,0 +1,56 @@
+"""The benchmark workloads (benchmarks/workloads.py), at a tiny scale, give pandas' results
+through pdpar, so the benchmark definitions cannot drift from what they claim to measure.
+
+Only the pdpar side of benchmarks/methods.py is used here: the peers are never imported.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.methods import METHODS, Pdpar  # noqa: E402
+from benchmarks.workloads import WORKLOADS, assert_same  # noqa: E402
+
+TINY = {"W1": 300, "W2": 500, "W3": 2_000, "W4a": 12, "W4b": 12, "W5": 300, "W6": 60}
+
+
+def test_every_workload_has_a_tiny_size_and_known_methods():
+    assert set(TINY) == set(WORKLOADS)
+    for workload in WORKLOADS.values():
+        assert set(workload.methods) <= set(METHODS), workload.key
+        assert workload.methods.count("pandas") == 1
+
+
+@pytest.mark.parametrize("backend", ["serial", "processes"])
+@pytest.mark.parametrize("key", sorted(TINY))
+def test_workload_through_pdpar_equals_pandas(key, backend):
+    workload = WORKLOADS[key]
+    method = Pdpar(f"pdpar {backend}", backend=backend, n_jobs=2, chunksize=7)
+    method.prepare()
+    with workload.make_data(TINY[key]) as data:
+        expected = workload.op.pandas(data)
+        assert_same(method.run(workload.op, data), expected)
+
+
+@pytest.mark.parametrize("name", ["numpy vectorized", "joblib"])
+def test_w5_baselines_equal_pandas(name):
+    workload = WORKLOADS["W5"]
+    method = METHODS[name]
+    method.prepare()
+    with workload.make_data(TINY["W5"]) as data:
+        assert_same(method.run(workload.op, data), workload.op.pandas(data))
+
+
+def test_pdpar_jit_column_reports_jit_errors_as_not_available():
+    import pdpar
+
+    method = METHODS["pdpar jit"]
+    method.prepare()
+    assert method.supports(WORKLOADS["W5"].op) is None
+    assert method.supports(WORKLOADS["W1"].op) is not None
+    assert pdpar.JitError in method.not_available

@@ -286,7 +286,7 @@ def render(data: dict[str, Any]) -> str:
              "Largest size of each workload; pdpar and serial pandas on the newest pandas.", "",
              summary(data), "", NOTES.format(**settings)]
     if data["meta"].get("overhead"):
-        parts += ["", overhead_table(data["meta"]["overhead"])]
+        parts += ["", overhead_table(data["meta"]["overhead"]), ""]
     for key, title in data["meta"]["workloads"].items():
         rows = [r for r in data["results"] if r["workload"] == key]
         if not rows:

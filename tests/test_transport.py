@@ -38,6 +38,7 @@ def test_small_chunks_travel_inside_the_parcel():
         got = transport.receive(parcel)
     np.testing.assert_array_equal(got[0], np.arange(10))
     assert got[1] == "x"
+    assert got[0].flags.writeable  # a worker may write into its chunk, as the caller could
 
 
 def test_large_chunks_are_written_once_and_mapped_without_copying():

@@ -102,7 +102,7 @@ class Parcel:
     path: str | None
     head: tuple[int, int] = (0, 0)
     buffers: tuple[tuple[int, int], ...] = ()
-    inline: tuple[bytes, ...] = field(default=())
+    inline: tuple[bytes | bytearray, ...] = field(default=())
     shared: bool = False  # read by many workers: the spool removes the file, not the reader
 
 
@@ -163,7 +163,8 @@ class Spool:
         raws = [buf.raw() for buf in buffers]
         size = len(head) + sum(raw.nbytes for raw in raws)
         if size < SPOOL_MIN_BYTES:
-            return Parcel(None, inline=(head, *(raw.tobytes() for raw in raws)))
+            # bytearrays, so that arrays rebuilt on them are writable, as the caller's were
+            return Parcel(None, inline=(head, *(bytearray(raw) for raw in raws)))
         self._count += 1
         name = f"chunk-{self._count}"
         for base in self._bases(size):

@@ -171,3 +171,21 @@ def _fail_late_or_early(x):
     if x == 30:
         return 1 / 0
     return x
+
+
+def blas_threads(_):
+    from threadpoolctl import threadpool_info
+
+    return max((pool["num_threads"] for pool in threadpool_info()), default=0)
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_blas_threads_are_limited_so_workers_times_threads_fit_the_cpus(backend):
+    from threadpoolctl import threadpool_info
+
+    from pdpar.backends import inner_threads
+
+    if not threadpool_info():
+        pytest.skip("no BLAS or OpenMP library loaded")
+    seen = list(run_chunks(blas_threads, [(i,) for i in range(4)], backend=backend, n_jobs=2))
+    assert 0 < max(seen) <= inner_threads(2)

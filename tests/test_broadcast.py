@@ -17,8 +17,12 @@ def lookup(x, table, offset):
     return int(table[x]) + offset
 
 
+_SEEN = []  # in each worker: every table object its chunks received, kept alive
+
+
 def loads_in_this_process(x, table, offset):
-    # how many times this process loaded the broadcast objects so far, and which ones
+    # kept alive, a table loaded again would be a new object with a new id
+    _SEEN.append(table)
     return os.getpid(), id(table)
 
 

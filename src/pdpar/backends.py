@@ -223,7 +223,7 @@ _THREAD_LIMIT_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREAD
                       "NUMEXPR_NUM_THREADS")
 
 
-def _process_executor(n_jobs: int) -> Any:
+def _process_executor(n_jobs: int, thread_limit: int) -> Any:
     """joblib's reusable loky executor, the same one ``joblib.Parallel`` uses.
 
     Sharing it keeps pdpar and a program's own joblib calls from fighting over one pool, and
@@ -232,8 +232,7 @@ def _process_executor(n_jobs: int) -> Any:
     """
     from joblib.executor import get_memmapping_executor
 
-    per_worker = str(inner_threads(n_jobs))
-    env = {var: os.environ.get(var, per_worker) for var in _THREAD_LIMIT_VARS}
+    env = {var: os.environ.get(var, str(thread_limit)) for var in _THREAD_LIMIT_VARS}
     return get_memmapping_executor(n_jobs, env=env, max_nbytes=None)
 
 
@@ -267,9 +266,9 @@ def _on_processes(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int
                   window: int, completed: Callable[[int], None]) -> Generator[Any, None, None]:
     from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
 
-    executor = _process_executor(n_jobs)
-    errstate = np.geterr()
     thread_limit = inner_threads(n_jobs)
+    executor = _process_executor(n_jobs, thread_limit)
+    errstate = np.geterr()
     spool = transport.Spool()
 
     def submit(args: tuple) -> Future:

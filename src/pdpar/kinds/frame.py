@@ -68,7 +68,7 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     def make_payload(span: ChunkSpan) -> tuple:
         start, stop = span.start, span.stop
         piece = df.iloc[start:stop] if axis == 1 else df.iloc[:, start:stop]
-        return (piece, labels[start:stop], func, axis, False, broadcast, args, kwargs, span)
+        return (piece, labels[start:stop], func, axis, broadcast, args, kwargs, span)
 
     chunk_results = execute(record_frame_chunk, make_payload, plan, options, len(labels),
                             nbytes=nbytes(df))
@@ -97,8 +97,8 @@ def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
     def piece_of(start: int, stop: int) -> np.ndarray:
         return values[start:stop] if axis == 1 else values[:, start:stop]
 
-    head = record_frame_chunk(piece_of(0, 1), labels[:1], func, axis, True, False, args,
-                              kwargs, ChunkSpan(0, None, plan.kind, 0, 1))
+    head = fill_raw_chunk(piece_of(0, 1), labels[:1], func, axis, args, kwargs,
+                          ChunkSpan(0, None, plan.kind, 0, 1), None)
     first = np.asanyarray(_pandas.raw_result(head[0]))
     filled = type(first) is np.ndarray
     template = (first.dtype, first.shape) if filled else None
@@ -127,28 +127,29 @@ def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
 def fill_raw_chunk(piece: np.ndarray, labels: pd.Index, func: Any, axis: int, args: tuple,
                    kwargs: dict, span: ChunkSpan,
                    template: tuple[np.dtype, tuple[int, ...]] | None) -> Any:
-    """Run ``func`` on each row or column of the array ``piece``.
+    """Run ``func`` on each row or column of the array ``piece``, as ``np.apply_along_axis``
+    calls it.
 
     With a ``template`` (dtype, shape), store each result into a fresh array of that dtype
     and shape per unit, as ``np.apply_along_axis`` stores the results after the first;
-    without one, the raw results.
+    without one, the raw results, in a list.
     """
-    if template is None:
-        return record_frame_chunk(piece, labels, func, axis, True, False, args, kwargs, span)
-    dtype, shape = template
     units = piece if axis == 1 else piece.T
-    out = np.zeros((len(units), *shape), dtype=dtype)
+    out: Any = [] if template is None else np.zeros((len(units), *template[1]), template[0])
     for j in range(len(units)):
         try:
             result = func(units[j], *args, **kwargs)
         except Exception as exc:
             add_label_note(exc, "row" if axis == 1 else "column", labels[j], span)
             raise
-        out[j, ...] = np.asanyarray(_pandas.raw_result(result))  # as numpy stores it
+        if template is None:
+            out.append(result)
+        else:
+            out[j, ...] = np.asanyarray(_pandas.raw_result(result))  # as numpy stores it
     return out
 
 
-def record_frame_chunk(piece: Any, labels: pd.Index, func: Any, axis: int, raw: bool,
+def record_frame_chunk(piece: pd.DataFrame, labels: pd.Index, func: Any, axis: int,
                        broadcast: bool, args: tuple, kwargs: dict, span: ChunkSpan) -> list[Any]:
     """Run ``func`` on each row or column of ``piece`` as pandas would; the raw results."""
     results: list[Any] = []
@@ -167,9 +168,6 @@ def record_frame_chunk(piece: Any, labels: pd.Index, func: Any, axis: int, raw: 
         # a placeholder that pandas accepts for any result_type, and that costs nothing
         return 0 if broadcast else None
 
-    if raw:
-        np.apply_along_axis(record, axis, piece)
-    else:
-        _pandas.DataFrame_apply(piece, record, axis=axis,
-                                result_type="broadcast" if broadcast else None)
+    _pandas.DataFrame_apply(piece, record, axis=axis,
+                            result_type="broadcast" if broadcast else None)
     return share_indexes(results)

@@ -213,6 +213,6 @@ def group_frames(draw: Any, max_rows: int = MAX_ROWS) -> pd.DataFrame:
     return df
 
 
-def chunk_sizes(units: int) -> st.SearchStrategy[int]:
-    """Chunk sizes from one unit per chunk to everything in one chunk."""
-    return st.integers(1, max(1, units))
+def chunk_sizes(units: int) -> st.SearchStrategy[int | None]:
+    """Chunk sizes from one unit per chunk to everything in one chunk, or automatic (None)."""
+    return st.one_of(st.integers(1, max(1, units)), st.none())

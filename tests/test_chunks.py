@@ -14,6 +14,7 @@ from pdpar.planner import (
     MAX_OVERHEAD,
     PROBE_SECONDS,
     TARGET_CHUNK_SECONDS,
+    measured,
     next_probe,
     plan_call,
     size_chunks,
@@ -68,14 +69,15 @@ def test_automatic_chunks_are_sized_after_measuring_in_the_caller():
     while size := next_probe(plan, 10_000, done, seconds=0.0):
         sizes.append(size)
         done += size
-    assert sizes[0] == 1 and sizes == sorted(sizes) and done == 10_000 // 16
+    assert sizes[0] == 1 and sizes[:-1] == sorted(sizes[:-1]) and done == 10_000 // 32
     assert next_probe(plan, 10_000, 4, seconds=PROBE_SECONDS) == 0
 
 
 def _sized(backend="processes", n_jobs=2, n=1_000_000, probed=1000, unit_seconds=1e-5,
            nbytes=0, weights=None):
     plan = plan_call("rows", n, Options(backend=backend, n_jobs=n_jobs))
-    return size_chunks(plan, n, probed, probed, probed * unit_seconds, nbytes, weights)
+    seconds = probed * unit_seconds
+    return size_chunks(plan, n, measured(probed, seconds), nbytes, weights)
 
 
 def _cover(plan, n, probed):
@@ -108,21 +110,22 @@ def test_chunks_are_small_enough_to_keep_memory_bounded():
 def test_group_chunks_are_sized_by_rows():
     weights = np.array([10] * 1000 + [1000] * 10)
     plan = plan_call("groups", len(weights), Options(backend="processes", n_jobs=2))
-    plan = size_chunks(plan, len(weights), 100, 100, 0.01, 0, weights)
+    plan = size_chunks(plan, len(weights), measured(100, 0.01, weight=1100), 0, weights)
     _cover(plan, len(weights), 100)
     loads = [int(weights[a:b].sum()) for a, b in plan.bounds]
     assert max(loads) <= 1000 + weights[100:].sum() / plan.n_chunks
 
 
 def test_explicit_chunksize_counts_units():
-    plan = plan_call("groups", 10, Options(backend="threads", chunksize=3), weights=[1] * 10)
+    plan = plan_call("groups", 10, Options(backend="threads", chunksize=3))
     assert plan.bounds == ((0, 3), (3, 6), (6, 9), (9, 10))
 
 
-def test_auto_runs_small_inputs_as_plain_pandas_and_large_ones_on_processes():
-    assert plan_call("rows", 100, Options(n_jobs=2)).direct
-    assert plan_call("rows", 100_000, Options(n_jobs=2)).backend == "processes"
+def test_auto_decides_before_measuring_only_when_there_is_nothing_to_share():
+    assert plan_call("rows", 1, Options(n_jobs=2)).direct
     assert plan_call("rows", 100_000, Options(n_jobs=1)).direct
+    plan = plan_call("rows", 100, Options(n_jobs=2))
+    assert plan.backend == "auto" and plan.bounds is None  # decided after measuring
 
 
 def test_n_jobs_minus_one_honours_the_environment(monkeypatch):

@@ -5,8 +5,10 @@ every backend and every chunk size from one unit per chunk to a single chunk, th
 pdpar call must be identical to pandas' own: same values, dtypes, index, columns and names,
 compared exactly. When pandas raises, pdpar must raise an exception of the same type.
 
-Each property runs once per backend (the ``backend`` fixture of conftest.py). The functions
-applied are module-level, so the "processes" backend can pickle them by reference.
+Each property runs once per backend: every backend of conftest.py, and the automatic one,
+which measures the function in the calling process and then finishes the call there or on a
+pool. The chunk size is drawn too, or left automatic. The functions applied are module-level,
+so the "processes" backend can pickle them by reference.
 """
 
 from __future__ import annotations
@@ -26,10 +28,16 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 import pdpar  # noqa: F401  (registers the accessors)
+from conftest import BACKENDS
 from strategies import chunk_sizes, frames, group_frames, series
 
 #: Examples per property and backend: fewer where every example starts work on a process pool.
-EXAMPLES = {"serial": 200, "threads": 100, "processes": 30}
+EXAMPLES = {"serial": 200, "threads": 100, "processes": 30, "auto": 60}
+
+
+@pytest.fixture(params=[*BACKENDS, "auto"])
+def backend(request):
+    return request.param
 
 N_JOBS = 2
 

@@ -16,7 +16,7 @@ from . import accessor as _accessor  # noqa: F401  (registers the accessors)
 from .backends import shutdown
 from .errors import JitError, PdparError, RemoteTraceback, WorkerCrashedError
 from .options import Options, config, current_options
-from .planner import Plan
+from .planner import Plan, last_plan
 
 __version__ = "0.1.0"
 
@@ -25,6 +25,7 @@ __all__ = [
     "current_options",
     "Options",
     "Plan",
+    "last_plan",
     "shutdown",
     "PdparError",
     "JitError",

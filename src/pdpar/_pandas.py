@@ -24,6 +24,7 @@ from pandas._libs import lib
 from pandas.core.apply import frame_apply as _frame_apply
 from pandas.core.groupby.ops import _is_indexed_like
 from pandas.core.indexes.api import all_indexes_same
+from pandas.core.internals import SingleBlockManager
 
 __all__ = [
     "PANDAS_3",
@@ -253,8 +254,13 @@ class StackedRows:
 
     def series(self) -> list[pd.Series]:
         """The Series this run stands for."""
-        return [self.first] + [pd.Series(row, index=self.index, name=self.name)
-                               for row in self.block[1:]]
+        out = [self.first]
+        for row in self.block[1:]:
+            mgr = SingleBlockManager.from_array(row, self.index)
+            series = pd.Series._from_mgr(mgr, axes=mgr.axes)
+            series.name = self.name
+            out.append(series)
+        return out
 
 
 def stack_series_results(results: list[Any]) -> list[Any]:

@@ -19,8 +19,9 @@ from ._reentry import entered
 from ._warnings import attributed_to_caller
 from .kinds import elements, frame, groups
 from .options import Options, current_options
+from .planner import Plan, Planned, planning
 
-__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy"]
+__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "PlanOf"]
 
 
 @contextlib.contextmanager
@@ -65,6 +66,42 @@ def _binder(method: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
     return bind
 
 
+def _plan_of(call: Callable[[], Any]) -> Plan:
+    """The plan ``call()`` makes, without running the whole call.
+
+    The call stops as soon as its plan is made: at most the few units it measures run.
+    """
+    with planning():
+        try:
+            call()
+        except Planned as planned:
+            return planned.plan
+    raise RuntimeError("pdpar internal error: the call ended without making a plan")
+
+
+class PlanOf:
+    """``obj.par.plan``: what a call would run, and why, without running it.
+
+    ``df.par.plan(fn, axis=1)`` plans ``df.par.apply(fn, axis=1)``; ``df.par.plan.map(fn)``
+    plans ``df.par.map(fn)``. The arguments are those of the method planned. Deciding may
+    run the function on the first few units, to measure it; their results are discarded.
+    """
+
+    def __init__(self, par: _Par) -> None:
+        self._par = par
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Plan:
+        return self.apply(*args, **kwargs)
+
+    def apply(self, *args: Any, **kwargs: Any) -> Plan:
+        """The plan of ``obj.par.apply(*args, **kwargs)``."""
+        return _plan_of(lambda: self._par.apply(*args, **kwargs))
+
+    def map(self, *args: Any, **kwargs: Any) -> Plan:
+        """The plan of ``obj.par.map(*args, **kwargs)``."""
+        return _plan_of(lambda: self._par.map(*args, **kwargs))
+
+
 class _Par:
     """What both accessors share: the pandas object and the options given to ``par(...)``."""
 
@@ -93,6 +130,17 @@ class _Par:
                 args, kwargs = _with_function(arguments, args, kwargs, wrap)
                 arguments = bind(self._obj, args, kwargs)
             return kind(self._obj, arguments, args, kwargs, options)
+
+    @property
+    def plan(self) -> PlanOf:
+        """What ``apply`` (``plan(...)``) or ``map`` (``plan.map(...)``) would run, and why."""
+        return PlanOf(self)
+
+    def apply(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def map(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
 
     def groupby(self, *args: Any, **kwargs: Any) -> ParGroupBy:
         """Like ``obj.groupby(...)`` (same arguments); its ``apply`` runs in parallel."""
@@ -154,6 +202,10 @@ class ParGroupBy:
 
     def __repr__(self) -> str:
         return f"<pdpar {self._groupby!r}>"
+
+    def plan(self, func: Any, *args: Any, **kwargs: Any) -> Plan:
+        """What ``apply(func, *args, **kwargs)`` would run, and why, without running it."""
+        return _plan_of(lambda: self.apply(func, *args, **kwargs))
 
     def apply(self, func: Any, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""

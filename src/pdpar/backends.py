@@ -45,7 +45,7 @@ from ._reentry import entered
 from .errors import PdparError, RemoteTraceback, WorkerCrashedError
 from .progress import ProgressSink
 
-__all__ = ["run_chunks", "shutdown", "inner_threads"]
+__all__ = ["run_chunks", "shutdown", "inner_threads", "pool_is_warm"]
 
 
 class _Failure:
@@ -104,6 +104,16 @@ def inner_threads(n_jobs: int) -> int:
     from .cpus import usable_cpu_count
 
     return max(usable_cpu_count() // max(n_jobs, 1), 1)
+
+
+def pool_is_warm(n_jobs: int) -> bool:
+    """True when processes with ``n_jobs`` workers would find their pool already running."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor
+    return (executor is not None and getattr(executor, "_max_workers", None) == n_jobs
+            and not getattr(executor, "_shutdown_thread", False)
+            and not getattr(getattr(executor, "_flags", None), "broken", None))
 
 
 def run_chunks(task: Callable[..., Any], chunks: Iterable[tuple], *, backend: str, n_jobs: int,

@@ -1,33 +1,44 @@
-"""Every policy decision of a call: which backend, how many workers, where chunks begin and end.
+"""Every policy decision of a call: serial or parallel, threads or processes, how many workers,
+where chunks begin and end.
 
 Nothing else in pdpar decides these. The kinds describe their input as a number of units (rows,
 columns, elements or groups, with a weight per group) and its size in bytes, and get back a
 :class:`Plan`.
 
-The automatic backend is, for now, a size rule: inputs with fewer units than
-:data:`AUTO_MIN_UNITS` for their kind run as plain pandas in the caller (no pool, no copies);
-larger ones run on processes. A single usable CPU always means plain pandas.
+Every decision that depends on the function starts from a measurement. Unless the caller set
+``chunksize``, a call first runs a few small chunks in the calling process (:func:`next_probe`):
+1, 3, 12, ... units, timed in wall time and in the calling thread's CPU time. Their results are
+part of the final result, not a separate trial; nothing runs twice. Then:
 
-Chunk sizes are chosen from a measurement. Unless the caller set ``chunksize``, a parallel call
-first runs a few small chunks in the calling process (:func:`next_probe`), which are part of
-the result, not a separate trial; their measured time per unit then sizes the remaining chunks
-(:func:`size_chunks`):
+- ``backend="auto"`` (:func:`choose`) estimates the rest of the call serially, on threads and
+  on processes (:func:`estimate`), from the measured time per unit and the measured costs of
+  this machine: starting the process pool, dispatching a chunk, sending bytes to a worker,
+  sending results back, and assembling them. It takes the fastest, and stays in the caller
+  unless a pool is clearly faster. A function whose CPU time is well below its wall time is
+  waiting (on I/O, or with the GIL released), so it gets more threads than cores.
+- the chunks are cut from the same measurement (:func:`size_chunks`):
 
-- at least :data:`CHUNKS_PER_WORKER` chunks per worker, so that one slow chunk (data skew)
-  cannot leave the other workers idle;
-- about :data:`TARGET_CHUNK_SECONDS` of work per chunk when there is plenty of work, and never
-  so little that dispatching a chunk costs more than :data:`MAX_OVERHEAD` of its run time;
-- at most :data:`MAX_CHUNK_BYTES` of input per chunk, so that the chunks in flight keep memory
-  bounded;
-- groups: whole groups, many per chunk, balanced by rows.
+  - at least :data:`CHUNKS_PER_WORKER` chunks per worker, so that one slow chunk (data skew)
+    cannot leave the other workers idle;
+  - about :data:`TARGET_CHUNK_SECONDS` of work per chunk when there is plenty of work, and
+    never so little that dispatching a chunk costs more than :data:`MAX_OVERHEAD` of its run
+    time;
+  - at most :data:`MAX_CHUNK_BYTES` of input per chunk, so that the chunks in flight keep
+    memory bounded;
+  - groups: whole groups, many per chunk, balanced by rows.
+
+A single usable CPU, or an input of one unit, runs as plain pandas in the caller.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
+import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,11 +47,12 @@ from .cpus import usable_cpu_count
 from .errors import JitError
 from .options import Options
 
-__all__ = ["Plan", "plan_call", "next_probe", "size_chunks", "usable_cpu_count",
-           "resolve_n_jobs", "AUTO_MIN_UNITS"]
+__all__ = ["Plan", "Measurement", "Sample", "measured", "plan_call", "next_probe",
+           "size_chunks", "estimate", "choose", "usable_cpu_count", "resolve_n_jobs", "decided",
+           "last_plan",
+           "planning", "Planned"]
 
-#: Below this many units the automatic backend runs plain pandas in the caller.
-AUTO_MIN_UNITS = {"rows": 20_000, "columns": 64, "elements": 200_000, "groups": 256}
+logger = logging.getLogger("pdpar")
 
 #: Fewest chunks per worker when the chunk size is automatic.
 CHUNKS_PER_WORKER = 4
@@ -64,14 +76,125 @@ TRANSFER_BYTES_PER_SECOND = 1e9
 #: The calling process measures the function on small chunks until they have taken this long.
 PROBE_SECONDS = 0.02
 
+#: A call whose whole work is estimated below this runs in the caller without measuring more.
+SMALL_CALL_SECONDS = 0.005
+
+#: Starting the worker processes when no warm pool is there (measured here: 0.5-0.9 s).
+POOL_START_SECONDS = 0.8
+
+#: Work a process worker gets done per second of one core's serial work, when all workers
+#: run at once (measured here between 0.7 and 1.0 depending on the minute: on a shared host,
+#: two workers can each run the same pandas code up to 45% slower than one alone).
+PROCESS_EFFICIENCY = 0.8
+
+#: Seconds per unit the calling process spends assembling results that came from chunks,
+#: beyond what pandas spends assembling them in a serial call (measured here with a
+#: trivial function; elements are replayed through pandas' own method).
+ASSEMBLY_SECONDS_PER_UNIT = {"elements": 0.4e-6, "rows": 0.5e-6, "columns": 2e-6,
+                             "groups": 3e-6}
+
+#: Starting a thread pool for a call.
+THREAD_POOL_START_SECONDS = 0.001
+
+#: Threads for a function that waits: more than the CPUs, up to this many.
+MAX_THREADS = 32
+
+#: A function whose calling-thread CPU time is below this share of its wall time waits.
+WAITING_CPU_SHARE = 0.5
+
+#: The automatic backend leaves the caller only for an estimate at most this share of the
+#: serial estimate: estimates are rough, and a pool that barely wins is not worth it.
+PARALLEL_MARGIN = 0.9
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measuring chunk: ``units`` units of total ``weight`` (rows, for groups; else the
+    units) took ``wall`` seconds, ``cpu`` of them on the calling thread's CPU. ``wall`` leaves
+    out the time the thread waited for a CPU on a busy machine."""
+
+    units: int
+    weight: float
+    wall: float
+    cpu: float
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The function timed in the calling process on its first units, chunk by chunk.
+
+    Every chunk pays a fixed cost (pandas' own set-up of the call) besides the work per unit;
+    the measuring chunks grow geometrically, so the two can be told apart
+    (:attr:`per_weight`, :attr:`per_chunk`). ``results_seconds`` is the time to send the
+    measured units' results to another process and back (None when not measured).
+    """
+
+    samples: tuple[Sample, ...]
+    results_seconds: float | None = None
+
+    @property
+    def units(self) -> int:
+        return sum(s.units for s in self.samples)
+
+    @property
+    def weight(self) -> float:
+        return sum(s.weight for s in self.samples)
+
+    @property
+    def wall(self) -> float:
+        return sum(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return sum(s.cpu for s in self.samples)
+
+    @property
+    def per_weight(self) -> float:
+        """Seconds of work per unit of weight, without the chunks' fixed cost."""
+        return self._fit()[0]
+
+    @property
+    def per_chunk(self) -> float:
+        """Fixed seconds per chunk, whatever its size."""
+        return self._fit()[1]
+
+    def _fit(self) -> tuple[float, float]:
+        if len(self.samples) >= 2:
+            a, b = self.samples[-2], self.samples[-1]
+            if b.weight > a.weight:
+                slope = (b.wall - a.wall) / (b.weight - a.weight)
+                fixed = a.wall - slope * a.weight
+                if slope > 0 and fixed >= 0:
+                    return slope, fixed
+        return self.wall / max(self.weight, 1.0), 0.0
+
+    @property
+    def cpu_share(self) -> float:
+        """The calling thread's CPU time as a share of wall time."""
+        return min(self.cpu / self.wall, 1.0) if self.wall > 0 else 1.0
+
+    @property
+    def waits(self) -> bool:
+        """True when the function spends most of its time waiting, not computing."""
+        return self.cpu_share < WAITING_CPU_SHARE
+
+
+def measured(units: int, seconds: float, cpu: float | None = None,
+             weight: float | None = None) -> Measurement:
+    """A measurement of one chunk (for tests and estimates by hand)."""
+    return Measurement((Sample(units, float(units if weight is None else weight), seconds,
+                               seconds if cpu is None else cpu),))
+
 
 @dataclass(frozen=True)
 class Plan:
-    """What a call will run: the backend, its workers, and the chunks as unit ranges.
+    """What a call runs: the backend, its workers, the chunks as unit ranges, and why.
 
-    ``probed`` units were run in the calling process to measure the function, at
-    ``unit_seconds`` per unit; ``bounds`` are the chunks that follow them. ``bounds`` is
-    None until the chunks are sized.
+    ``backend`` is ``"pandas"`` when the call runs as plain pandas in the calling process.
+    ``probed`` units were run in the calling process to measure the function (see
+    ``measurement``); ``bounds`` are the chunks that follow them, None until they are sized.
+    ``estimates`` are the estimated seconds of the rest of the call per backend, when the
+    automatic backend chose among them. ``chunksize`` is the caller's chunk size, if any.
     """
 
     kind: str
@@ -81,6 +204,10 @@ class Plan:
     reason: str
     probed: int = 0
     unit_seconds: float | None = None
+    n_units: int = 0
+    measurement: Measurement | None = None
+    estimates: tuple[tuple[str, float], ...] = ()
+    chunksize: int | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -93,13 +220,42 @@ class Plan:
 
     def __str__(self) -> str:
         if self.direct:
-            return f"Plan({self.kind}: plain pandas in the caller; {self.reason})"
-        measured = ""
-        if self.unit_seconds is not None:
-            measured = (f", {self.probed} {self.kind} measured in the caller at "
-                        f"{self.unit_seconds * 1e6:.3g} us each")
-        return (f"Plan({self.kind}: {self.backend}, n_jobs={self.n_jobs}, "
-                f"{self.n_chunks} chunks{measured}; {self.reason})")
+            how = "plain pandas in the calling process"
+        else:
+            how = f"{self.backend}, n_jobs={self.n_jobs}, {self.n_chunks} chunks"
+        return f"Plan({self.n_units} {self.kind}: {how}; {self.reason})"
+
+    def explain(self) -> str:
+        """The plan and the measurements and estimates behind it, in a few lines."""
+        lines = [str(self)]
+        m = self.measurement
+        if m is not None and m.units:
+            lines.append(
+                f"measured: {m.units} {self.kind} in the calling process, "
+                f"{_seconds(m.wall / m.units)} each (CPU {_seconds(m.cpu / m.units)}"
+                f"{', waiting on I/O or with the GIL released' if m.waits else ''})")
+            if m.results_seconds is not None:
+                lines.append(f"sending results between processes: "
+                             f"{_seconds(m.results_seconds / m.units)} per {_singular(self.kind)}")
+        if self.estimates:
+            lines.append("estimated time for the rest: " + ", ".join(
+                f"{name} {_seconds(seconds)}" for name, seconds in self.estimates))
+        if self.probed:
+            lines.append(f"the first {self.probed} {self.kind} ran in the calling process "
+                         "while measuring; their results are part of the result")
+        return "\n".join(lines)
+
+
+def _seconds(value: float) -> str:
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} us"
+
+
+def _singular(kind: str) -> str:
+    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[kind]
 
 
 def resolve_n_jobs(n_jobs: int) -> int:
@@ -130,7 +286,7 @@ def weighted_bounds(weights: Sequence[int] | np.ndarray,
 
     Used for groups: a chunk holds whole groups, many per chunk, balanced by rows.
     """
-    w = np.asarray(weights, dtype=np.float64) + 1.0  # an empty group still costs a call
+    w = _unit_weights(weights)
     n = len(w)
     n_chunks = max(1, min(n_chunks, n))
     cum = np.cumsum(w)
@@ -140,73 +296,164 @@ def weighted_bounds(weights: Sequence[int] | np.ndarray,
     return tuple((int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]))
 
 
-def plan_call(kind: str, n_units: int, options: Options,
-              weights: Sequence[int] | np.ndarray | None = None,
-              work_units: int | None = None) -> Plan:
-    """Decide how a call over ``n_units`` units of ``kind`` runs.
+def _unit_weights(weights: Sequence[int] | np.ndarray) -> np.ndarray:
+    return np.asarray(weights, dtype=np.float64) + 1.0  # an empty group still costs a call
 
-    ``weights`` (groups) balances chunks by weight; ``work_units`` is the number of function
-    calls when it differs from ``n_units`` (``DataFrame.map`` chunks rows but calls per cell).
-    The plan's ``bounds`` are None when the chunks are to be sized by measurement.
+
+def plan_call(kind: str, n_units: int, options: Options) -> Plan:
+    """Decide what can be decided about a call over ``n_units`` units of ``kind`` before the
+    function has run.
+
+    The plan's ``bounds`` are None when the chunks are to be sized by measurement, and its
+    backend is still ``"auto"`` when the choice waits for that measurement (:func:`choose`).
     """
     if options.jit is True:
         raise JitError("jit=True: the numba path is not available in this version of pdpar; "
                        "use jit=False or jit='auto' (which runs the Python path)")
     backend = options.backend
-    work = n_units if work_units is None else work_units
     n_jobs = resolve_n_jobs(options.n_jobs)
     if backend == "auto":
         if n_jobs == 1:
-            return Plan(kind, "pandas", 1, (), "one usable CPU")
-        if work < AUTO_MIN_UNITS[kind]:
-            return Plan(kind, "pandas", 1, (),
-                        f"{work} {kind} is below the {AUTO_MIN_UNITS[kind]} where a pool pays")
-        backend, reason = "processes", f"{work} {kind}: large enough for a process pool"
+            return Plan(kind, "pandas", 1, (), "one usable CPU", n_units=n_units)
+        if n_units <= 1:
+            return Plan(kind, "pandas", 1, (), f"{n_units} {kind}: nothing to share out",
+                        n_units=n_units)
+        reason = "chosen from a measurement"
     else:
         reason = "backend named by the caller"
 
-    if options.chunksize is not None:
+    if options.chunksize is not None and backend != "auto":
         # An explicit chunk size counts units (for groups: groups per chunk).
-        return Plan(kind, backend, n_jobs, even_bounds(n_units, options.chunksize), reason)
+        return Plan(kind, backend, n_jobs, even_bounds(n_units, options.chunksize), reason,
+                    n_units=n_units, chunksize=options.chunksize)
     if backend == "serial":
-        return Plan(kind, backend, n_jobs, ((0, n_units),), reason)
-    if n_units <= n_jobs:
-        return Plan(kind, backend, n_jobs, even_bounds(n_units, 1), reason)
-    return Plan(kind, backend, n_jobs, None, reason)
+        return Plan(kind, backend, n_jobs, ((0, n_units),), reason, n_units=n_units)
+    if n_units <= n_jobs and backend != "auto":
+        return Plan(kind, backend, n_jobs, even_bounds(n_units, 1), reason, n_units=n_units)
+    return Plan(kind, backend, n_jobs, None, reason, n_units=n_units,
+                chunksize=options.chunksize)
 
 
 def next_probe(plan: Plan, n_units: int, done: int, seconds: float) -> int:
     """Units in the next measuring chunk run in the caller, or 0 when measuring is over.
 
     ``done`` units were measured so far, taking ``seconds``. The chunks grow geometrically from
-    one unit, and together stay below a share of one chunk of the rest.
+    one unit, and together stay below a quarter of one chunk of the rest. The automatic
+    backend always measures at least one unit.
     """
-    limit = n_units // (2 * CHUNKS_PER_WORKER * plan.n_jobs)
+    limit = n_units // (4 * CHUNKS_PER_WORKER * plan.n_jobs)
+    if plan.backend == "auto":
+        limit = max(limit, 1)
+        if done >= 4 and seconds / done * n_units < SMALL_CALL_SECONDS:
+            return 0  # the whole call is too short for any pool: no need to measure more
     if done >= limit or seconds >= PROBE_SECONDS:
         return 0
     return min(max(1, 3 * done), limit - done)
 
 
-def size_chunks(plan: Plan, n_units: int, probed: int, last_units: int, last_seconds: float,
-                nbytes: int = 0, weights: Sequence[int] | np.ndarray | None = None) -> Plan:
-    """Cut the units after the ``probed`` ones into chunks, from the measured cost.
+def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measurement,
+             rest_bytes: float, n_jobs: int, pool_warm: bool) -> dict[str, float]:
+    """Estimated seconds for the rest of a call: in the caller (``"pandas"``), on threads and
+    on processes.
 
-    The last measuring chunk ran ``last_units`` units in ``last_seconds``; ``nbytes`` is the
-    size of the whole input. With ``weights`` (groups) the cost is taken as proportional to the
-    weight (rows) of each group and the chunks are balanced by weight.
+    The work is the measured time per unit of weight times what is left; each chunk adds the
+    measured fixed cost of a chunk. Threads share the GIL: the calling thread's CPU time runs
+    one thread at a time, only waiting overlaps. Processes pay for starting the pool (unless
+    it is warm), for sending the chunks' bytes and the results, and run at
+    :data:`PROCESS_EFFICIENCY`; both pay for dispatching chunks and for assembling the
+    results in the caller.
     """
+    m = measurement
+    work = m.per_weight * rest_weight
+    chunks = min(max(CHUNKS_PER_WORKER * n_jobs, math.ceil(work / TARGET_CHUNK_SECONDS)),
+                 rest_units)
+    fixed = chunks * m.per_chunk
+    assembly = rest_units * ASSEMBLY_SECONDS_PER_UNIT.get(kind, 1e-6)
+    threads = threads_for(m, n_jobs, rest_units)
+    on_threads = (THREAD_POOL_START_SECONDS + max(work * m.cpu_share, work / threads) + fixed
+                  + chunks * DISPATCH_SECONDS["threads"] + assembly)
+    results = (m.results_seconds or 0.0) / max(m.units, 1) * rest_units
+    on_processes = ((0.0 if pool_warm else POOL_START_SECONDS)
+                    + (work + fixed) / (n_jobs * PROCESS_EFFICIENCY)
+                    + chunks * DISPATCH_SECONDS["processes"]
+                    + rest_bytes / TRANSFER_BYTES_PER_SECOND + results + assembly)
+    return {"pandas": work, "threads": on_threads, "processes": on_processes}
+
+
+def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
+    """Threads for the rest of a call: ``n_jobs``, or more, up to :data:`MAX_THREADS`, when
+    the function waits (as many as keep the GIL busy)."""
+    m = measurement
+    if not m.waits:
+        return n_jobs
+    wanted = math.ceil(m.wall / m.cpu) if m.cpu > 0 else MAX_THREADS
+    return max(n_jobs, min(wanted, MAX_THREADS, rest_units))
+
+
+def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
+           weights: Sequence[int] | np.ndarray | None = None, pool_warm: bool = False) -> Plan:
+    """The automatic backend's choice for the units after the measured ones, with the chunks
+    cut for it; the plan records the measurement and the estimates.
+
+    A named backend is kept; only its chunks are sized.
+    """
+    m = measurement
+    probed = m.units
+    rest = n_units - probed
+    plan = dataclasses.replace(plan, measurement=m, probed=probed,
+                               unit_seconds=m.wall / m.units if m.units else None)
+    if plan.backend != "auto":
+        return size_chunks(plan, n_units, m, nbytes, weights)
+    if rest <= 0:
+        return dataclasses.replace(plan, backend="pandas", n_jobs=1, bounds=(),
+                                   reason="every unit ran while measuring")
+    rest_bytes = nbytes * rest / max(n_units, 1)
+    estimates = estimate(plan.kind, rest, _rest_weight(probed, n_units, weights), m,
+                         rest_bytes, plan.n_jobs, pool_warm)
+    parallel = min(("threads", "processes"), key=estimates.__getitem__)
+    speedup = estimates["pandas"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
+    ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
+    plan = dataclasses.replace(plan, estimates=ordered)
+    if estimates[parallel] > PARALLEL_MARGIN * estimates["pandas"]:
+        return dataclasses.replace(
+            plan, backend="pandas", n_jobs=1, bounds=(),
+            reason=f"a pool would not pay (the best, {parallel}, is estimated at "
+                   f"{_seconds(estimates[parallel])} against {_seconds(estimates['pandas'])} "
+                   "in the calling process)")
+    n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
+    why = ("the function waits (CPU time well below wall time): threads"
+           if parallel == "threads" and m.waits else f"{parallel}")
+    plan = dataclasses.replace(plan, backend=parallel, n_jobs=n_jobs,
+                               reason=f"{why}, estimated {speedup:.2f}x faster than serial")
+    return size_chunks(plan, n_units, m, nbytes, weights)
+
+
+def _rest_weight(probed: int, n_units: int,
+                 weights: Sequence[int] | np.ndarray | None) -> float:
+    if weights is not None:
+        return float(_unit_weights(weights)[probed:].sum())
+    return float(n_units - probed)
+
+
+def size_chunks(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
+                weights: Sequence[int] | np.ndarray | None = None) -> Plan:
+    """Cut the units after the measured ones into chunks, from the measured cost (or of the
+    caller's chunk size).
+
+    ``nbytes`` is the size of the whole input. With ``weights`` (groups) the cost is taken as
+    proportional to the weight (rows) of each group and the chunks are balanced by weight.
+    """
+    m = measurement
+    probed = m.units
     rest = n_units - probed
     if rest <= 0:
         return dataclasses.replace(plan, bounds=(), probed=probed)
-    if weights is not None:
-        w = np.asarray(weights, dtype=np.float64) + 1.0
-        per_weight = last_seconds / max(float(w[probed - last_units:probed].sum()), 1.0)
-        work = per_weight * float(w[probed:].sum())
-    else:
-        work = last_seconds / max(last_units, 1) * rest
-    unit_seconds = last_seconds / max(last_units, 1)
+    if plan.chunksize is not None:
+        bounds = tuple((probed + a, probed + b) for a, b in even_bounds(rest, plan.chunksize))
+        return dataclasses.replace(plan, bounds=bounds, probed=probed, measurement=m)
+    work = m.per_weight * _rest_weight(probed, n_units, weights)
     rest_bytes = nbytes * rest / max(n_units, 1)
-    dispatch = DISPATCH_SECONDS.get(plan.backend, OTHER_DISPATCH_SECONDS)
+    dispatch = DISPATCH_SECONDS.get(plan.backend, OTHER_DISPATCH_SECONDS) + m.per_chunk
     if plan.backend != "threads":
         dispatch += rest_bytes / TRANSFER_BYTES_PER_SECOND / max(rest, 1)
 
@@ -221,4 +468,54 @@ def size_chunks(plan: Plan, n_units: int, probed: int, last_units: int, last_sec
     else:
         local = even_bounds(rest, math.ceil(rest / n_chunks))
     bounds = tuple((probed + a, probed + b) for a, b in local)
-    return dataclasses.replace(plan, bounds=bounds, probed=probed, unit_seconds=unit_seconds)
+    return dataclasses.replace(plan, bounds=bounds, probed=probed, measurement=m,
+                               unit_seconds=m.wall / max(m.units, 1))
+
+
+_last_plan: contextvars.ContextVar[Plan | None] = contextvars.ContextVar("pdpar_last_plan",
+                                                                        default=None)
+_planning: contextvars.ContextVar[bool] = contextvars.ContextVar("pdpar_planning",
+                                                                 default=False)
+
+
+class Planned(BaseException):
+    """Raised to end a call once its plan is made, when only the plan was asked for.
+
+    A BaseException, so that no ``except Exception`` in pandas or in a user's code between
+    the call and :func:`planning` can swallow it.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        super().__init__(plan)
+        self.plan = plan
+
+
+def decided(plan: Plan) -> Plan:
+    """Record ``plan`` as the last plan of this thread (or task); when only the plan was asked
+    for, end the call here (:class:`Planned`). Logged at DEBUG level."""
+    _last_plan.set(plan)
+    logger.debug("%s", plan.explain())
+    if _planning.get():
+        raise Planned(plan)
+    return plan
+
+
+def last_plan() -> Plan | None:
+    """The plan of the last pdpar call made in this thread (or task), or None.
+
+    >>> import pandas as pd, pdpar
+    >>> _ = pd.Series([1, 2, 3]).par.map(str)
+    >>> print(pdpar.last_plan())
+    Plan(3 elements: plain pandas in the calling process; str functions go to pandas directly)
+    """
+    return _last_plan.get()
+
+
+@contextlib.contextmanager
+def planning() -> Iterator[None]:
+    """Inside this block, pdpar calls stop as soon as their plan is made (:class:`Planned`)."""
+    token = _planning.set(True)
+    try:
+        yield
+    finally:
+        _planning.reset(token)

@@ -12,20 +12,23 @@ No kind knows how chunks are executed: they hand tasks to :func:`execute`.
 from __future__ import annotations
 
 import functools
+import os
+import pickle
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 
-from ..backends import run_chunks
+from ..backends import pool_is_warm, run_chunks
 from ..errors import ChunkSpan
 from ..options import Options
-from ..planner import Plan, next_probe, size_chunks
+from ..planner import Measurement, Plan, Sample, choose, decided, next_probe
 from ..progress import make_progress
 
-__all__ = ["execute", "nbytes", "share_indexes", "replay", "call_with"]
+__all__ = ["execute", "nbytes", "share_indexes", "replay", "call_with", "direct", "Probed"]
 
 
 def call_with(func: Callable[..., Any], args: tuple, kwargs: dict[str, Any], x: Any) -> Any:
@@ -65,33 +68,64 @@ def nbytes(obj: pd.DataFrame | pd.Series) -> int:
     return int(np.sum(obj.memory_usage(index=False, deep=False)))
 
 
+class Probed:
+    """What :func:`execute` returns when the call is to be finished as plain pandas in the
+    caller: the results of the chunks that ran while the function was measured."""
+
+    __slots__ = ("chunks",)
+
+    def __init__(self, chunks: list[Any]) -> None:
+        self.chunks = chunks
+
+
+def direct(kind: str, n_units: int, reason: str, call: Callable[[], Any]) -> Any:
+    """``call()``: the whole call handed to pandas as it is, with a plan saying why."""
+    decided(Plan(kind, "pandas", 1, (), reason, n_units=n_units))
+    return call()
+
+
 def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple], plan: Plan,
             options: Options, n_units: int, *, nbytes: int = 0,
-            weights: Sequence[int] | np.ndarray | None = None) -> list[Any]:
+            weights: Sequence[int] | np.ndarray | None = None) -> list[Any] | Probed:
     """Run ``task`` on every chunk of ``n_units`` units as ``plan`` says; results in order.
 
     ``make_payload(span)`` builds the arguments of the chunk that covers ``span``; it is called
     only when the chunk is about to be submitted, so the chunks waiting their turn cost no
     memory. When the plan leaves the chunks to be sized, the first chunks run in the caller
-    while they are timed, and the planner sizes the rest from that measurement.
+    while they are timed, and the planner sizes the rest from that measurement, or, for the
+    automatic backend, decides that the call is best finished by pandas in the caller: then
+    the measured chunks' results come back as :class:`Probed`.
     """
     unit = plan.kind
     progress = make_progress(options.progress, n_units, unit) if options.progress else None
     results: list[Any] = []
     try:
         if plan.bounds is None:
-            done, seconds, last_units, last_seconds = 0, 0.0, 0, 0.0
-            while size := next_probe(plan, n_units, done, seconds):
+            clock = _RunQueueClock()
+            done, wall, samples = 0, 0.0, []
+            while size := next_probe(plan, n_units, done, wall):
                 span = ChunkSpan(len(results), None, unit, done, done + size)
-                started = time.perf_counter()
-                results.extend(run_chunks(task, [make_payload(span)], backend="serial",
-                                          n_jobs=1))
-                last_units, last_seconds = size, time.perf_counter() - started
+                payload = make_payload(span)
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                started_queued = clock.queued()
+                results.extend(run_chunks(task, [payload], backend="serial", n_jobs=1))
+                sample_wall = time.perf_counter() - started
+                sample_cpu = time.thread_time() - started_cpu
+                sample_wall -= min(clock.queued() - started_queued, sample_wall - sample_cpu)
+                weight = float(np.sum(np.asarray(weights[done:done + size]) + 1.0)) \
+                    if weights is not None else float(size)
+                samples.append(Sample(size, weight, sample_wall, sample_cpu))
+                wall += sample_wall
                 done += size
-                seconds += last_seconds
                 if progress is not None:
                     progress.update(size)
-            plan = size_chunks(plan, n_units, done, last_units, last_seconds, nbytes, weights)
+            clock.close()
+            measurement = Measurement(tuple(samples), _results_seconds(results, plan))
+            plan = choose(plan, n_units, measurement, nbytes, weights,
+                          pool_warm=pool_is_warm(plan.n_jobs))
+        decided(plan)
+        if plan.direct:
+            return Probed(results)
         assert plan.bounds is not None
         first = len(results)
         count = first + plan.n_chunks
@@ -107,22 +141,107 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
     return results
 
 
+class _RunQueueClock:
+    """Seconds the calling thread has spent ready to run but waiting for a CPU (Linux).
+
+    A function measured on a busy machine takes longer in wall time than in CPU time without
+    waiting for anything itself; that time is not waiting that threads could overlap, so the
+    measurement leaves it out. Reads 0 where the kernel does not report it.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def queued(self) -> float:
+        if self._fd is None:
+            return 0.0
+        try:
+            return int(os.pread(self._fd, 128, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _results_seconds(results: list[Any], plan: Plan) -> float | None:
+    """Seconds to send ``results`` from a worker process and back, when the automatic backend
+    may choose processes."""
+    if plan.backend != "auto" or not results:
+        return None
+    started = time.perf_counter()
+    pickle.loads(cloudpickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+    return time.perf_counter() - started
+
+
 _END = object()
 
 
-def replay(method: Callable[..., Any], obj: Any, results: Sequence[Any], **kwargs: Any) -> Any:
-    """``method(obj, <the recorded results in call order>, **kwargs)``: pandas' own method on
-    the whole input, assembling the results the chunks computed.
+class _Switch:
+    """The end of the recorded results: the stand-in becomes the function itself."""
+
+    __slots__ = ("standin", "func", "switched")
+
+    def __init__(self, standin: functools.partial, func: Callable[..., Any]) -> None:
+        self.standin = standin
+        self.func = func
+        self.switched = False
+
+
+def _recorded_then_switch(results: list[Any], switch: _Switch) -> Iterator[Any]:
+    yield from results[:-1]
+    switch.standin.__setstate__(  # type: ignore[attr-defined]
+        (switch.func, (), None, switch.standin.__dict__))
+    switch.switched = True
+    yield results[-1]
+
+
+def _next_of(iterator: Iterator[Any], *_args: Any, **_kwargs: Any) -> Any:
+    return next(iterator)
+
+
+def replay(call: Callable[[Callable[..., Any]], Any], results: Sequence[Any],
+           then: Callable[..., Any] | None = None, more_arguments: bool = False) -> Any:
+    """``call(standin)``: pandas' own method on the whole input, where ``standin``, in place of
+    the user's function, returns the recorded results in call order.
 
     pandas itself then builds the result (shape, dtypes, index, validation) while the user's
-    function, already run once per unit in the chunks, is not run again. The stand-in function
-    is ``functools.partial(next, results)``: it runs in C, so replaying costs little more
-    than pandas' own loop. An end marker after the results proves that pandas asked for
-    exactly as many results as the chunks computed.
+    function, already run once per unit in the chunks, is not run again. An end marker after
+    the results proves that pandas asked for exactly as many results as the chunks computed.
+    The stand-in is ``functools.partial(next, results)``: it runs in C, so replaying costs
+    little more than pandas' own loop.
+
+    With ``then``, the results are those of the first units only, and pandas finishes the
+    call: after the last recorded result the stand-in becomes ``then`` itself (a partial's
+    state is replaced in place), so the remaining units run at pandas' own speed. The
+    stand-in carries an attribute so that pandas, which wraps functions in a partial, keeps
+    it as it is rather than flattening it into a copy that would not change.
+    ``more_arguments`` says that pandas passes the function more than the unit (``args`` or
+    keyword arguments), which the recorded results' stand-in must accept.
     """
-    remaining = iter([*results, _END])
-    out = method(obj, functools.partial(next, remaining), **kwargs)
-    if next(remaining, None) is not _END:
-        raise RuntimeError("pdpar internal error: pandas asked for another number of results "
-                           "than the chunks computed")
+    if then is None:
+        remaining = iter([*results, _END])
+        out = call(functools.partial(next, remaining))
+        if next(remaining, None) is not _END:
+            raise RuntimeError("pdpar internal error: pandas asked for another number of "
+                               "results than the chunks computed")
+        return out
+    if not results:
+        return call(then)
+    standin = functools.partial(next, iter(()))
+    standin.pdpar_replay = True  # type: ignore[attr-defined]
+    switch = _Switch(standin, then)
+    recorded = _recorded_then_switch(list(results), switch)
+    first = _next_of if more_arguments else next  # next(recorded, unit) never needs the unit
+    standin.__setstate__(  # type: ignore[attr-defined]
+        (first, (recorded,), None, standin.__dict__))
+    out = call(standin)
+    if not switch.switched:
+        raise RuntimeError("pdpar internal error: pandas asked for fewer results than the "
+                           "chunks computed")
     return out

@@ -25,7 +25,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, plan_call
-from . import call_with, execute, nbytes, replay
+from . import Probed, call_with, direct, execute, nbytes, replay
 
 __all__ = ["map_series", "apply_series", "map_frame"]
 
@@ -34,28 +34,55 @@ def _maps_per_element(dtype: Any) -> bool:
     return not isinstance(dtype, (pd.CategoricalDtype, pd.SparseDtype))
 
 
+def _to_pandas(func: Any, engine: Any = None) -> str | None:
+    """Why a call with this function goes to pandas as it is, or None."""
+    if isinstance(func, str):
+        return "string functions go to pandas directly"
+    if not callable(func) or is_list_like(func):
+        return "dict, Series and list mappings go to pandas directly"
+    if isinstance(func, np.ufunc):
+        return "ufuncs go to pandas directly (pandas applies them to the whole array)"
+    if engine is not None:
+        return "another execution engine was named"
+    return None
+
+
+def _per_element(dtypes: Any) -> str | None:
+    if any(not _maps_per_element(dtype) for dtype in dtypes):
+        return "categorical and sparse data map their categories or stored values, not elements"
+    return None
+
+
 def map_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
                call_kwargs: dict[str, Any], options: Options) -> pd.Series:
     """``s.map(*call_args, **call_kwargs)``."""
-    func = arguments.get("func", arguments.get("arg"))
+    func: Any = arguments.get("func", arguments.get("arg"))
     na_action = arguments.get("na_action")
     kwargs = arguments.get("kwargs", {})
 
     def pandas_map() -> pd.Series:
         return _pandas.Series_map(s, *call_args, **call_kwargs)
 
-    if (not callable(func) or is_list_like(func)
-            or arguments.get("engine") is not None or "arg" in kwargs
-            or na_action not in (None, "ignore") or len(s) == 0
-            or not _maps_per_element(s.dtype)):
-        return pandas_map()
+    reason = (_to_pandas(func, arguments.get("engine"))
+              or ("invalid arguments: pandas raises" if "arg" in kwargs
+                  or na_action not in (None, "ignore") else None)
+              or ("empty input" if len(s) == 0 else None)
+              or _per_element([s.dtype]))
+    if reason:
+        return direct("elements", len(s), reason, pandas_map)
     plan = plan_call("elements", len(s), options)
     if plan.direct:
-        return pandas_map()
+        return direct("elements", len(s), plan.reason, pandas_map)
     if kwargs:
         func = functools.partial(func, **kwargs)
     results = _run_series(s, func, plan, options, "map", na_action)
-    return replay(_pandas.Series_map, s, results, na_action=na_action)
+
+    def call(f: Any) -> pd.Series:
+        return _pandas.Series_map(s, f, na_action=na_action)
+
+    if isinstance(results, Probed):
+        return replay(call, _flat(results.chunks), then=func)
+    return replay(call, results)
 
 
 def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
@@ -69,22 +96,34 @@ def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     def pandas_apply() -> pd.Series | pd.DataFrame:
         return _pandas.Series_apply(s, *call_args, **call_kwargs)
 
-    if (not callable(func) or is_list_like(func) or isinstance(func, np.ufunc)
-            or by_row != "compat" or _pandas.given(arguments.get("convert_dtype"))
-            or len(s) == 0 or not _maps_per_element(s.dtype)):
-        return pandas_apply()
+    reason = (_to_pandas(func)
+              or ("by_row=False applies the function to the whole Series"
+                  if by_row != "compat" else None)
+              or ("convert_dtype given: pandas decides" if _pandas.given(
+                  arguments.get("convert_dtype")) else None)
+              or ("empty input" if len(s) == 0 else None)
+              or _per_element([s.dtype]))
+    if reason:
+        return direct("elements", len(s), reason, pandas_apply)
     plan = plan_call("elements", len(s), options)
     if plan.direct:
-        return pandas_apply()
-    if args or kwargs:
-        func = functools.partial(call_with, func, args, kwargs)
-    results = _run_series(s, func, plan, options, "apply", None)
-    return replay(_pandas.Series_apply, s, results)
+        return direct("elements", len(s), plan.reason, pandas_apply)
+    f = functools.partial(call_with, func, args, kwargs) if (args or kwargs) else func
+    results = _run_series(s, f, plan, options, "apply", None)
+    if isinstance(results, Probed):
+        return replay(lambda standin: _pandas.Series_apply(s, standin, args=args, **kwargs),
+                      _flat(results.chunks), then=func, more_arguments=bool(args or kwargs))
+    return replay(lambda standin: _pandas.Series_apply(s, standin), results)
 
 
 def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
               call_kwargs: dict[str, Any], options: Options) -> pd.DataFrame:
-    """``df.map(*call_args, **call_kwargs)``."""
+    """``df.map(*call_args, **call_kwargs)``.
+
+    The units are the frame's elements in the order pandas calls the function on them:
+    column after column, each from top to bottom. A chunk is a run of them, which may cross
+    from one column into the next.
+    """
     func = arguments["func"]
     na_action = arguments.get("na_action")
     kwargs = arguments.get("kwargs", {})
@@ -92,36 +131,54 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     def pandas_map() -> pd.DataFrame:
         return _pandas.DataFrame_map(df, *call_args, **call_kwargs)
 
-    if (not callable(func) or na_action not in (None, "ignore") or df.empty
-            or not all(_maps_per_element(dtype) for dtype in df.dtypes)):
-        return pandas_map()
-    plan = plan_call("elements", df.shape[0], options, work_units=df.size)
+    reason = (("a callable is needed: pandas raises" if not callable(func) else None)
+              or ("invalid na_action: pandas raises"
+                  if na_action not in (None, "ignore") else None)
+              or ("empty input" if df.empty else None)
+              or _per_element(df.dtypes))
+    if reason:
+        return direct("elements", df.size, reason, pandas_map)
+    plan = plan_call("elements", df.size, options)
     if plan.direct:
-        return pandas_map()
+        return direct("elements", df.size, plan.reason, pandas_map)
     if kwargs:
         func = functools.partial(func, **kwargs)
     source = _pandas.frame_elements_as_mapped(df)
+    n_rows = df.shape[0]
 
     def make_payload(span: ChunkSpan) -> tuple:
-        return (source.iloc[span.start:span.stop], func, na_action, span)
+        pieces = []
+        for j in range(span.start // n_rows, (span.stop - 1) // n_rows + 1):
+            start = max(span.start - j * n_rows, 0)
+            stop = min(span.stop - j * n_rows, n_rows)
+            pieces.append(source.iloc[start:stop, j])
+        return (pieces, func, na_action, span)
 
-    chunk_results = execute(record_frame_map_chunk, make_payload, plan, options, df.shape[0],
-                            nbytes=nbytes(source))
-    # pandas maps column after column: put each column's results together, in row order
-    results = [r for j in range(df.shape[1]) for chunk in chunk_results for r in chunk[j]]
-    return replay(_pandas.DataFrame_map, df, results, na_action=na_action)
+    results = execute(record_frame_map_chunk, make_payload, plan, options, df.size,
+                      nbytes=nbytes(source))
+
+    def call(f: Any) -> pd.DataFrame:
+        return _pandas.DataFrame_map(df, f, na_action=na_action)
+
+    if isinstance(results, Probed):
+        return replay(call, _flat(results.chunks), then=func)
+    return replay(call, _flat(results))
+
+
+def _flat(chunk_results: list[list[Any]]) -> list[Any]:
+    return [r for chunk in chunk_results for r in chunk]
 
 
 def _run_series(s: pd.Series, func: Callable[..., Any], plan: Plan, options: Options,
-                method: str, na_action: Any) -> list[Any]:
+                method: str, na_action: Any) -> list[Any] | Probed:
     source = _pandas.elements_as_mapped(s)
 
     def make_payload(span: ChunkSpan) -> tuple:
         return (source.iloc[span.start:span.stop], func, method, na_action, span)
 
-    chunk_results = execute(record_series_chunk, make_payload, plan, options, len(s),
-                            nbytes=nbytes(source))
-    return [r for chunk in chunk_results for r in chunk]
+    results = execute(record_series_chunk, make_payload, plan, options, len(s),
+                      nbytes=nbytes(source))
+    return results if isinstance(results, Probed) else _flat(results)
 
 
 def _recorder(func: Callable[..., Any], results: list[Any], piece: pd.Series, na_action: Any,
@@ -153,15 +210,14 @@ def record_series_chunk(piece: pd.Series, func: Callable[..., Any], method: str,
     return results
 
 
-def record_frame_map_chunk(piece: pd.DataFrame, func: Callable[..., Any], na_action: Any,
-                           span: ChunkSpan) -> list[list[Any]]:
-    """Map every column of ``piece`` as ``DataFrame.map`` does; raw results per column."""
-    per_column = []
-    for j in range(piece.shape[1]):
-        column = piece.iloc[:, j]
-        results: list[Any] = []
-        what = f"element in column {piece.columns[j]!r} of the row"
-        record = _recorder(func, results, column, na_action, span, what)
+def record_frame_map_chunk(pieces: list[pd.Series], func: Callable[..., Any], na_action: Any,
+                           span: ChunkSpan) -> list[Any]:
+    """Map each column piece as ``DataFrame.map`` does; the raw results, in call order."""
+    results: list[Any] = []
+    for column in pieces:
+        what = f"element in column {column.name!r} of the row"
+        column_results: list[Any] = []
+        record = _recorder(func, column_results, column, na_action, span, what)
         _pandas.Series_map(column, record, na_action=na_action)
-        per_column.append(results)
-    return per_column
+        results.extend(column_results)
+    return results

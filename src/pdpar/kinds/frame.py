@@ -23,8 +23,8 @@ from pandas.api.types import is_list_like
 from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
-from ..planner import Plan, plan_call
-from . import execute, nbytes, replay, share_indexes
+from ..planner import Plan, decided, plan_call
+from . import Probed, direct, execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_frame"]
 
@@ -43,27 +43,35 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
         return _pandas.DataFrame_apply(df, *call_args, **call_kwargs)
 
     if engine not in (None, "python") or arguments.get("engine_kwargs") is not None:
-        return pandas_apply()
-    if not callable(func) or is_list_like(func) or isinstance(func, np.ufunc):
-        return pandas_apply()
+        return direct("rows", len(df), "another execution engine was named", pandas_apply)
+    if isinstance(func, str) or is_list_like(func) or not callable(func):
+        return direct("rows", len(df), "string, list and dict functions go to pandas directly",
+                      pandas_apply)
+    if isinstance(func, np.ufunc):
+        return direct("rows", len(df), "ufuncs go to pandas directly (pandas applies them to "
+                      "the whole frame)", pandas_apply)
     op = _pandas.frame_apply_op(df, func, arguments["axis"], raw, result_type,
                                 arguments.get("by_row", "compat"), args, kwargs)
     axis = int(op.axis)
     broadcast = result_type == "broadcast"
-    if not all(df.shape):
-        return pandas_apply()
-    labels = df.index if axis == 1 else df.columns
-    if broadcast and not labels.is_unique:
-        # pandas broadcasts by selecting each row or column by label
-        return pandas_apply()
-
     kind = "rows" if axis == 1 else "columns"
+    labels = df.index if axis == 1 else df.columns
+    if not all(df.shape):
+        return direct(kind, len(labels), "empty input", pandas_apply)
+    if broadcast and not labels.is_unique:
+        return direct(kind, len(labels), "pandas broadcasts by label, and the labels repeat",
+                      pandas_apply)
+
     plan = plan_call(kind, len(labels), options)
     if plan.direct:
-        return pandas_apply()
+        return direct(kind, len(labels), plan.reason, pandas_apply)
+
+    def call(standin: Any) -> Any:
+        return _pandas.DataFrame_apply(df, standin, axis=axis, raw=raw,
+                                       result_type=result_type, args=args, **kwargs)
 
     if raw and not broadcast:  # broadcast always passes Series, even with raw=True
-        return _apply_raw(df, op, func, axis, args, kwargs, plan, options)
+        return _apply_raw(df, op, func, axis, args, kwargs, plan, options, call)
 
     def make_payload(span: ChunkSpan) -> tuple:
         start, stop = span.start, span.stop
@@ -72,15 +80,24 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
 
     chunk_results = execute(record_frame_chunk, make_payload, plan, options, len(labels),
                             nbytes=nbytes(df))
-    results = [r for chunk in chunk_results for r in chunk]
+    if isinstance(chunk_results, Probed):
+        return replay(call, _unstacked(chunk_results.chunks), then=func,
+                      more_arguments=bool(args or kwargs))
+    results = _unstacked(chunk_results)
     if broadcast:
-        return replay(_pandas.DataFrame_apply, df, results, axis=axis, raw=raw,
-                      result_type=result_type)
+        return replay(call, results)
     return _pandas.wrap_frame_results(op, dict(enumerate(results)))
 
 
+def _unstacked(chunk_results: list[list[Any]]) -> list[Any]:
+    """The per-unit results of the chunks, in order, with stacked Series made Series again."""
+    return [s for chunk in chunk_results for r in chunk
+            for s in (r.series() if isinstance(r, _pandas.StackedRows) else (r,))]
+
+
 def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
-               kwargs: dict[str, Any], plan: Plan, options: Options) -> pd.DataFrame | pd.Series:
+               kwargs: dict[str, Any], plan: Plan, options: Options,
+               call: Any) -> pd.DataFrame | pd.Series:
     """``df.apply(func, axis=axis, raw=True)``: rows or columns of the frame's array.
 
     pandas hands the array to ``np.apply_along_axis``, which makes the result an array of the
@@ -104,7 +121,8 @@ def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
     template = (first.dtype, first.shape) if filled else None
     rest = plan_call(plan.kind, n - 1, options) if n > 1 else None
     if rest is not None and rest.direct:  # too few units left for a pool
-        rest = dataclasses.replace(rest, backend="serial", bounds=((0, n - 1),))
+        decided(dataclasses.replace(rest, n_units=n, probed=1))
+        return replay(call, head, then=func, more_arguments=bool(args or kwargs))
 
     def make_payload(span: ChunkSpan) -> tuple:
         start, stop = span.start + 1, span.stop + 1  # the units after the first
@@ -114,9 +132,11 @@ def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
 
     chunks = execute(fill_raw_chunk, make_payload, rest, options, n - 1,
                      nbytes=int(values.nbytes)) if rest is not None else []
+    if isinstance(chunks, Probed):  # finish as pandas would, after the units that ran
+        return replay(call, head + [r for chunk in chunks.chunks for r in chunk], then=func,
+                      more_arguments=bool(args or kwargs))
     if not filled:
-        results = head + [r for chunk in chunks for r in chunk]
-        return replay(_pandas.DataFrame_apply, df, results, axis=axis, raw=True)
+        return replay(call, head + [r for chunk in chunks for r in chunk])
     result = np.concatenate([first[np.newaxis], *chunks])
     if axis == 0 and first.ndim:
         # numpy moves the result's own axes in front of the iterated one
@@ -170,4 +190,4 @@ def record_frame_chunk(piece: pd.DataFrame, labels: pd.Index, func: Any, axis: i
 
     _pandas.DataFrame_apply(piece, record, axis=axis,
                             result_type="broadcast" if broadcast else None)
-    return share_indexes(results)
+    return _pandas.stack_series_results(share_indexes(results))

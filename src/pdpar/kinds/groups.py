@@ -22,8 +22,8 @@ import pandas as pd
 from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
-from ..planner import plan_call
-from . import call_with, execute, nbytes, share_indexes
+from ..planner import Plan, plan_call
+from . import Probed, call_with, direct, execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_groups", "NOT_GIVEN"]
 
@@ -35,40 +35,56 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
     """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
     given = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
 
-    def pandas_apply() -> Any:
-        return gb.apply(func, *args, **given, **kwargs)
+    def pandas_apply(f: Any = func) -> Any:
+        return gb.apply(f, *args, **given, **kwargs)
 
-    if (isinstance(func, str) or not callable(func) or _pandas.groupby_replaces_func(func)
-            or _pandas.groups_columns(gb)):
-        return pandas_apply()
-    # no groups: pandas may call the function once on an empty frame, to raise the right error
-    if gb.ngroups == 0 or plan_call("groups", gb.ngroups, options).direct:
-        return pandas_apply()
+    ngroups = gb.ngroups
+    if isinstance(func, str) or not callable(func):
+        return direct("groups", ngroups, "string functions go to pandas directly",
+                      pandas_apply)
+    if _pandas.groupby_replaces_func(func):
+        return direct("groups", ngroups, "pandas runs this function as a built-in aggregation",
+                      pandas_apply)
+    if _pandas.groups_columns(gb):
+        return direct("groups", ngroups, "groups of columns (axis=1) go to pandas directly",
+                      pandas_apply)
+    if ngroups == 0:
+        # pandas may call the function once on an empty frame, to raise the right error
+        return direct("groups", ngroups, "no groups", pandas_apply)
     if include_groups is NOT_GIVEN:
         include_groups = not _pandas.PANDAS_3  # pandas' default
     if include_groups and _pandas.PANDAS_3:
-        return pandas_apply()  # pandas 3 raises
+        return direct("groups", ngroups, "include_groups=True: pandas 3 raises", pandas_apply)
+    plan = plan_call("groups", ngroups, options)
+    if plan.direct:
+        return direct("groups", ngroups, plan.reason, pandas_apply)
 
     f = functools.partial(call_with, func, args, kwargs) if (args or kwargs) else func
     if include_groups:
         # pandas 2.2: the grouping columns are passed unless that raises TypeError
         try:
             with _pandas.group_mutation_allowed(True):  # for this process; workers set their own
-                result = _apply_to(gb, f, _pandas.group_data(gb, True), options, True)
+                result = _apply_to(gb, f, _pandas.group_data(gb, True), plan, options, True)
         except TypeError:
-            return _apply_to(gb, f, _pandas.group_data(gb, False), options, False)
-        if _pandas.groupby_apply_emits_inclusion_warning(gb):
-            warnings.warn(_pandas.groupby_include_groups_message(gb), DeprecationWarning,
-                          stacklevel=2)
-        return result
-    return _apply_to(gb, f, _pandas.group_data(gb, False), options, False)
+            result = _apply_to(gb, f, _pandas.group_data(gb, False), plan, options, False)
+        else:
+            if (not isinstance(result, Probed)
+                    and _pandas.groupby_apply_emits_inclusion_warning(gb)):
+                warnings.warn(_pandas.groupby_include_groups_message(gb), DeprecationWarning,
+                              stacklevel=2)
+    else:
+        result = _apply_to(gb, f, _pandas.group_data(gb, False), plan, options, False)
+    if isinstance(result, Probed):
+        # pandas finishes the call: the groups that ran while measuring are not run again
+        results = [s for values, _ in result.chunks for v in values
+                   for s in (v.series() if isinstance(v, _pandas.StackedRows) else (v,))]
+        return replay(pandas_apply, results, then=func, more_arguments=bool(args or kwargs))
+    return result
 
 
-def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
-              options: Options, with_groupings: bool) -> pd.DataFrame | pd.Series:
+def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series, plan: Plan,
+              options: Options, with_groupings: bool) -> pd.DataFrame | pd.Series | Probed:
     split = _pandas.split_groups(gb, data)
-    plan = plan_call("groups", split.ngroups, options)
-
     sizes = split.ends - split.starts
 
     def make_payload(span: ChunkSpan) -> tuple:
@@ -80,6 +96,8 @@ def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series,
 
     chunk_results = execute(record_groups_chunk, make_payload, plan, options, split.ngroups,
                             nbytes=nbytes(split.sorted_data), weights=sizes)
+    if isinstance(chunk_results, Probed):
+        return chunk_results
     values = [v for chunk_values, _ in chunk_results for v in chunk_values]
     mutated = any(chunk_mutated for _, chunk_mutated in chunk_results)
     return _pandas.wrap_group_results(gb, data, values, mutated)

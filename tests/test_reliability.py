@@ -2,7 +2,7 @@
 
 Each test injects the fault for real and checks what the caller gets (type and message), how
 soon, that no worker process and no spool file is left behind, and that the next call works.
-Ctrl-C is in test_interrupt.py, memory in test_memory.py.
+Ctrl-C is in test_interrupt.py, memory in test_memory.py, many calls in test_soak.py.
 """
 
 import ctypes

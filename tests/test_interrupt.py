@@ -13,6 +13,7 @@ import threading
 import time
 
 import pandas as pd
+import psutil
 import pytest
 
 from pdpar import transport
@@ -89,7 +90,9 @@ def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, tmp_pa
         program.stdin.write("\n")
         program.stdin.flush()
         assert program.stdout.readline().strip() == "next True"
+        everything = psutil.Process(program.pid).children(recursive=True)
         assert program.wait(timeout=60) == 0
+        assert still_there(everything) == []  # nothing outlives the program
     finally:
         if program.poll() is None:
             program.kill()

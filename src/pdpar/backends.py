@@ -20,6 +20,13 @@ A task that raises is reported as pandas would report it: the exception of the f
 chunk in input order is raised with its own type. The chunks after a failing one are cancelled
 at once; those before it still run, since one of them may fail first. For processes the
 worker's traceback is chained to the exception as a :class:`~pdpar.errors.RemoteTraceback`.
+Chunks already running in worker processes are left to finish (killing them would cost the
+warm pool); thread chunks are waited for.
+
+A worker process that dies raises :class:`~pdpar.errors.WorkerCrashedError` naming its exit
+code or signal and the chunk it was running (each chunk marks a file in the call's spool folder
+while it runs). Ctrl-C raises KeyboardInterrupt at once: worker processes are killed; running
+thread chunks receive a KeyboardInterrupt of their own and are not waited for.
 
 Chunks reach worker processes through :mod:`pdpar.transport` (shared-memory spool files, not
 the pipe). Inside workers and thread pools, the thread pools of BLAS and OpenMP libraries are
@@ -341,7 +348,11 @@ _MARKER_PREFIX = "running-"
 
 def _on_processes(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int,
                   window: int, completed: Callable[[int], None]) -> Generator[Any, None, None]:
-    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+    from joblib.externals.loky.process_executor import (
+        BrokenProcessPool,
+        ShutdownExecutorError,
+        TerminatedWorkerError,
+    )
 
     thread_limit = inner_threads(n_jobs)
     executor = _process_executor(n_jobs, thread_limit)
@@ -359,7 +370,7 @@ def _on_processes(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int
     def collect(i: int, future: Future) -> Any:
         try:
             return future.result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, ShutdownExecutorError):
             raise
         except Exception as exc:  # _call_parcel returns failures: loky could not send a result
             standin = PdparError(

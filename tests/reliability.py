@@ -38,13 +38,24 @@ def _is_resource_tracker(proc: psutil.Process) -> bool:
         return False
 
 
+def _is_live(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def worker_processes(pid: int | None = None) -> list[psutil.Process]:
-    """The worker processes below process ``pid`` (default: this one), trackers left out."""
+    """The live worker processes below process ``pid`` (default: this one), trackers left out.
+
+    A worker that ended but that its pool has not reaped yet (a zombie) is not counted;
+    :func:`still_there` counts it.
+    """
     try:
         children = psutil.Process(pid or os.getpid()).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [p for p in children if not _is_resource_tracker(p)]
+    return [p for p in children if _is_live(p) and not _is_resource_tracker(p)]
 
 
 def still_there(procs: list[psutil.Process], timeout: float = PROMPT) -> list[psutil.Process]:

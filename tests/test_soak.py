@@ -76,10 +76,10 @@ def test_memory_does_not_grow_over_many_calls(tmp_path, monkeypatch):
           + ", ".join(f"{a / MB:.1f} -> {b / MB:.1f} MB" for (_, a), (_, b) in zip(workers0,
                                                                                   workers1)))
     # the warm pool served every call: the same two workers at the start and the end
-    assert [pid for pid, _ in workers0] == [pid for pid, _ in workers1]
-    assert len(workers1) == 2
+    assert [pid for pid, _ in workers0] == [pid for pid, _ in workers1], samples
+    assert len(workers1) == 2, samples
     # a call that kept one chunk alive would add 2 MB per call (the spooled ones)
-    assert parent1 - parent0 < 32 * MB
+    assert parent1 - parent0 < 32 * MB, samples
     for (_, before), (_, after) in zip(workers0, workers1):
-        assert after - before < 32 * MB
+        assert after - before < 32 * MB, samples
     assert leftovers(spool_dirs) == []

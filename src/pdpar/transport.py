@@ -175,7 +175,15 @@ class Spool:
     def close(self) -> None:
         """Remove this call's folders and whatever the workers have not removed yet."""
         for folder in self._folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
+            # A worker still running a chunk of a failed call may create a file in the folder
+            # while it is being removed. Renaming it first makes its path vanish at once, so
+            # nothing can be added to it behind the removal's back.
+            doomed = f"{folder}-closed"
+            try:
+                os.rename(folder, doomed)
+            except OSError:
+                doomed = folder
+            shutil.rmtree(doomed, ignore_errors=True)
         self._folders.clear()
 
     def send(self, args: Any, shared: bool = False) -> Parcel:

@@ -59,7 +59,11 @@ def _binder(method: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
     signature = inspect.signature(method)
 
     def bind(obj: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
-        bound = signature.bind(obj, *args, **kwargs)
+        try:
+            bound = signature.bind(obj, *args, **kwargs)
+        except TypeError:
+            method(obj, *args, **kwargs)  # fails as it parses its arguments: pandas' own words
+            raise
         bound.apply_defaults()
         return dict(bound.arguments)
 

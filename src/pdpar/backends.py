@@ -20,6 +20,13 @@ A task that raises is reported as pandas would report it: the exception of the f
 chunk in input order is raised with its own type. The chunks after a failing one are cancelled
 at once; those before it still run, since one of them may fail first. For processes the
 worker's traceback is chained to the exception as a :class:`~pdpar.errors.RemoteTraceback`.
+Chunks already running in worker processes are left to finish (killing them would cost the
+warm pool); thread chunks are waited for.
+
+A worker process that dies raises :class:`~pdpar.errors.WorkerCrashedError` naming its exit
+code or signal and the chunk it was running (each chunk marks a file in the call's spool folder
+while it runs). Ctrl-C raises KeyboardInterrupt at once: worker processes are killed; running
+thread chunks receive a KeyboardInterrupt of their own and are not waited for.
 
 Chunks reach worker processes through :mod:`pdpar.transport` (shared-memory spool files, not
 the pipe). Inside workers and thread pools, the thread pools of BLAS and OpenMP libraries are
@@ -28,9 +35,13 @@ limited (threadpoolctl) so that workers times inner threads does not exceed the 
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import ctypes
 import os
 import pickle
+import re
+import threading
 import traceback
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -42,7 +53,7 @@ import numpy as np
 
 from . import transport
 from ._reentry import entered
-from .errors import PdparError, RemoteTraceback, WorkerCrashedError
+from .errors import ChunkSpan, PdparError, RemoteTraceback, WorkerCrashedError
 from .progress import ProgressSink
 
 __all__ = ["run_chunks", "shutdown", "inner_threads", "pool_is_warm"]
@@ -165,13 +176,18 @@ def _serially(task: Callable[..., Any], chunks: Iterable[tuple],
         yield outcome
 
 
-def _windowed(submit: Callable[[tuple], Future], chunks: Iterable[tuple], window: int,
-              completed: Callable[[int], None]) -> Generator[Any, None, None]:
+def _windowed(submit: Callable[[int, tuple], Future], chunks: Iterable[tuple], window: int,
+              completed: Callable[[int], None],
+              collect: Callable[[int, Future], Any] | None = None,
+              ) -> Generator[Any, None, None]:
     """Keep at most ``window`` chunks submitted and not collected; yield outcomes in order.
 
+    ``submit(i, args)`` submits chunk ``i``; ``collect(i, future)`` is its outcome once done
+    (by default ``future.result()``).
     Outcomes are collected as they complete and held until every earlier chunk is in. Once a
     chunk fails, nothing more is submitted and the later chunks are cancelled; the earlier
-    ones still run, since one of them may fail too and would be the one pandas raises.
+    ones still run, since one of them may fail too and would be the one pandas raises. The
+    later chunks already running are not waited for.
     """
     todo = enumerate(chunks)
     pending: dict[Future, int] = {}
@@ -184,7 +200,7 @@ def _windowed(submit: Callable[[tuple], Future], chunks: Iterable[tuple], window
                 item = next(todo, None)
                 if item is None:
                     break
-                pending[submit(item[1])] = item[0]
+                pending[submit(*item)] = item[0]
             if not pending:
                 break
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -192,7 +208,7 @@ def _windowed(submit: Callable[[tuple], Future], chunks: Iterable[tuple], window
                 i = pending.pop(future)
                 if future.cancelled():
                     continue
-                outcome = future.result()
+                outcome = collect(i, future) if collect else future.result()
                 held[i] = outcome
                 completed(i)
                 if isinstance(outcome, _Failure) and (first_failure is None
@@ -215,15 +231,64 @@ def _on_threads(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, 
 
     context = contextvars.copy_context()
     executor = ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="pdpar")
+    running = _RunningThreads()
 
-    def submit(args: tuple) -> Future:
-        return executor.submit(context.copy().run, _call_task, task, args, False)
+    def submit(i: int, args: tuple) -> Future:
+        return executor.submit(running.run, context.copy().run, _call_task, task, args, False)
 
+    interrupted = False
     try:
         with threadpool_limits(limits=inner_threads(n_jobs)):
             yield from _windowed(submit, chunks, window, completed)
+    except KeyboardInterrupt:
+        # Ctrl-C: ask the running chunks to stop and do not wait for them
+        interrupted = True
+        running.interrupt()
+        raise
     finally:
-        executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=not interrupted, cancel_futures=True)
+
+
+class _RunningThreads:
+    """The pool threads running a chunk of one call, so that Ctrl-C can reach them.
+
+    A thread cannot be killed. :meth:`interrupt` raises KeyboardInterrupt in each of them
+    (``PyThreadState_SetAsyncExc``), which takes effect when the thread next runs Python
+    code: a function looping in Python stops at once, one blocked in C (``time.sleep``, a
+    socket read) when that call returns. An interrupt that arrives after the chunk ended is
+    withdrawn, so it never reaches the pool's own code.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idents: set[int] = set()
+        self._stopping = False
+
+    def run(self, func: Callable[..., Any], *args: Any) -> Any:
+        ident = threading.get_ident()
+        with self._lock:
+            if self._stopping:
+                raise KeyboardInterrupt
+            self._idents.add(ident)
+        try:
+            return func(*args)
+        finally:
+            with self._lock:
+                self._idents.discard(ident)
+                if self._stopping:
+                    _set_async_exc(ident, None)
+
+    def interrupt(self) -> None:
+        with self._lock:
+            self._stopping = True
+            for ident in self._idents:
+                _set_async_exc(ident, KeyboardInterrupt)
+
+
+def _set_async_exc(ident: int, exc: type[BaseException] | None) -> None:
+    """Raise ``exc`` in thread ``ident`` when it next runs Python code (None withdraws it)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(ident), ctypes.py_object(exc) if exc is not None else None)
 
 
 #: Thread-pool settings of numeric libraries, set for workers when they start so that
@@ -260,44 +325,129 @@ def _limit_worker_threads(limit: int) -> None:
 
 
 def _call_parcel(task: Callable[..., Any], parcel: transport.Parcel,
-                 errstate: dict[str, Any], thread_limit: int) -> Any:
-    """Run in a worker process: unpack the chunk a parcel carries and run the task on it."""
+                 errstate: dict[str, Any], thread_limit: int, marker: str) -> Any:
+    """Run in a worker process: unpack the chunk a parcel carries and run the task on it.
+
+    The ``marker`` file exists while the chunk runs, so that if this process dies the caller
+    knows which chunk it was running.
+    """
     _limit_worker_threads(thread_limit)
+    _touch(marker)
     try:
-        args = transport.receive(parcel)
-    except Exception as exc:
-        failure = _Failure(PdparError(f"a worker could not unpack its chunk: {exc!r}"),
-                           "".join(traceback.format_exception(exc)))
-        return _sendable(failure)
-    return _call_task(task, args, True, errstate)
+        try:
+            args = transport.receive(parcel)
+        except Exception as exc:
+            failure = _Failure(PdparError(
+                f"a worker process could not unpickle its chunk ({exc!r}); the function or its "
+                "arguments may need a module the worker cannot import. backend='threads' "
+                "needs no pickling."), "".join(traceback.format_exception(exc)))
+            return _sendable(failure)
+        return _call_task(task, args, True, errstate)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(marker)
+
+
+def _touch(path: str) -> None:
+    with contextlib.suppress(OSError):  # the call may be over: its folder is gone
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+_MARKER_PREFIX = "running-"
 
 
 def _on_processes(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int,
                   window: int, completed: Callable[[int], None]) -> Generator[Any, None, None]:
-    from joblib.externals.loky.process_executor import BrokenProcessPool, TerminatedWorkerError
+    from joblib.externals.loky.process_executor import (
+        BrokenProcessPool,
+        ShutdownExecutorError,
+        TerminatedWorkerError,
+    )
 
     thread_limit = inner_threads(n_jobs)
     executor = _process_executor(n_jobs, thread_limit)
     errstate = np.geterr()
     spool = transport.Spool()
+    folder = spool.scratch_folder()
+    described: dict[int, str] = {}
 
-    def submit(args: tuple) -> Future:
-        return executor.submit(_call_parcel, task, spool.send(args), errstate, thread_limit)
+    def submit(i: int, args: tuple) -> Future:
+        described[i] = _describe_chunk(i, args)
+        marker = os.path.join(folder, f"{_MARKER_PREFIX}{i}")
+        return executor.submit(_call_parcel, task, spool.send(args), errstate, thread_limit,
+                               marker)
+
+    def collect(i: int, future: Future) -> Any:
+        try:
+            return future.result()
+        except (BrokenProcessPool, ShutdownExecutorError):
+            raise
+        except Exception as exc:  # _call_parcel returns failures: loky could not send a result
+            standin = PdparError(
+                f"a result of the function could not be pickled to be sent back from the "
+                f"worker process ({described[i]}): {exc!r}. With backend='processes' results "
+                "must be picklable; backend='threads' needs no pickling.")
+            standin.__cause__ = exc
+            return _Failure(standin, None)
 
     try:
-        yield from _windowed(submit, chunks, window, completed)
+        yield from _windowed(submit, chunks, window, completed, collect)
     except TerminatedWorkerError as exc:
-        raise WorkerCrashedError(
-            f"a worker process died while running a chunk ({exc}). If it ran out of memory, "
-            "try fewer workers (n_jobs) or smaller chunks (chunksize)."
-        ) from exc
+        raise WorkerCrashedError(_crash_message(exc, folder, described)) from exc
     except BrokenProcessPool as exc:
+        if "result" in str(exc):  # loky could not unpickle a result; it stopped the workers
+            why = str(exc.__cause__ or exc).strip().splitlines()[-1]
+            raise PdparError(
+                "a result sent back by a worker process could not be unpickled in the calling "
+                f"process ({why}). With backend='processes' results must be picklable; "
+                "backend='threads' needs no pickling.") from exc
         raise WorkerCrashedError(f"the worker processes stopped working: {exc}") from exc
     except KeyboardInterrupt:
         shutdown()  # stop the chunks that are running, not only the queued ones
         raise
     finally:
         spool.close()
+
+
+def _describe_chunk(i: int, args: tuple) -> str:
+    """The chunk's :class:`ChunkSpan` in words, if its arguments carry one."""
+    return next((str(arg) for arg in args if isinstance(arg, ChunkSpan)), f"chunk {i + 1}")
+
+
+def _crash_message(exc: BaseException, folder: str, described: dict[int, str]) -> str:
+    """What died, while running which chunk, and what to try."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    running = sorted(int(name[len(_MARKER_PREFIX):]) for name in names
+                     if name.startswith(_MARKER_PREFIX))
+    codes = re.findall(r"\b([A-Z]+)\((-?\d+)\)", str(exc))
+    how = ", ".join(_exit_in_words(name, int(code)) for name, code in codes) or "exit unknown"
+    if len(running) == 1:
+        where = f"while running {described[running[0]]}"
+    elif running:
+        # every worker is stopped when one dies: which of the running chunks it was is unknown
+        where = "while running one of: " + "; ".join(described[i] for i in running)
+    else:
+        where = "between chunks"
+    return (f"a worker process died ({how}) {where}. If it ran out of memory, try fewer "
+            "workers (n_jobs) or smaller chunks (chunksize); a crash in compiled code prints "
+            "the worker's traceback on stderr.")
+
+
+_SIGNALS_IN_WORDS = {
+    "SIGKILL": "killed by SIGKILL, as the out-of-memory killer does",
+    "SIGSEGV": "segmentation fault, SIGSEGV",
+    "SIGBUS": "bus error, SIGBUS",
+    "SIGABRT": "aborted, SIGABRT",
+}
+
+
+def _exit_in_words(name: str, code: int) -> str:
+    if code >= 0:
+        return f"exit code {code}"
+    return _SIGNALS_IN_WORDS.get(name, f"signal {name}")
 
 
 def _call_numbered(i: int, task: Callable[..., Any], args: tuple) -> tuple[int, Any]:

@@ -32,6 +32,7 @@ that every worker maps and loads once per call, however many chunks it runs.
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import mmap
 import os
@@ -106,6 +107,38 @@ class Parcel:
     shared: bool = False  # read by many workers: the spool removes the file, not the reader
 
 
+def _pickles(obj: Any) -> bool:
+    try:
+        _dumps(obj, lambda buffer: None)
+    except Exception:
+        return False
+    return True
+
+
+def unpicklable_part(args: tuple) -> str:
+    """Which of a chunk's arguments cannot be pickled, in the user's words: the function, an
+    argument given for it, a ``broadcast=`` object, or the data."""
+    for arg in args:
+        if not _pickles(arg):
+            return _name_of_part(arg)
+    return "the chunk"
+
+
+def _name_of_part(obj: Any) -> str:
+    if isinstance(obj, functools.partial):  # a function with arguments bound to it
+        for part in (obj.func, *obj.args, *obj.keywords.values()):
+            if not _pickles(part):
+                return _name_of_part(part)
+    if isinstance(obj, Broadcasting):
+        return "a broadcast= object"
+    if isinstance(obj, (tuple, list, dict)):
+        return "an argument given for the function (args= or keyword arguments)"
+    if callable(obj) and not hasattr(obj, "dtype") and not hasattr(obj, "dtypes"):
+        name = getattr(obj, "__qualname__", None) or type(obj).__qualname__
+        return f"the function {name}"
+    return f"the data ({type(obj).__name__})"
+
+
 def shm_folder() -> str | None:
     """The shared-memory folder, or None if there is none to write to."""
     folder = os.environ.get("PDPAR_SHM_FOLDER", "/dev/shm")
@@ -142,7 +175,15 @@ class Spool:
     def close(self) -> None:
         """Remove this call's folders and whatever the workers have not removed yet."""
         for folder in self._folders.values():
-            shutil.rmtree(folder, ignore_errors=True)
+            # A worker still running a chunk of a failed call may create a file in the folder
+            # while it is being removed. Renaming it first makes its path vanish at once, so
+            # nothing can be added to it behind the removal's back.
+            doomed = f"{folder}-closed"
+            try:
+                os.rename(folder, doomed)
+            except OSError:
+                doomed = folder
+            shutil.rmtree(doomed, ignore_errors=True)
         self._folders.clear()
 
     def send(self, args: Any, shared: bool = False) -> Parcel:
@@ -156,9 +197,10 @@ class Spool:
             head = _dumps(args, buffers.append)
         except Exception as exc:
             raise PdparError(
-                f"the chunk could not be pickled for the worker processes ({exc!r}); the "
-                "function, its arguments and the data must be picklable with "
-                "backend='processes'. backend='threads' needs no pickling."
+                f"pdpar could not pickle {unpicklable_part(args)} to send it to the worker "
+                f"processes: {exc!r}. With backend='processes' the function, its arguments "
+                "and the data must be picklable (lambdas and closures are); backend='threads' "
+                "needs no pickling."
             ) from exc
         raws = [buf.raw() for buf in buffers]
         size = len(head) + sum(raw.nbytes for raw in raws)
@@ -181,6 +223,11 @@ class Spool:
         if shm is not None and free_bytes(shm) - size > SHM_RESERVE_BYTES:
             return [shm, disk]
         return [disk]
+
+    def scratch_folder(self) -> str:
+        """This call's folder (made on first use) for small files of its own; removed with
+        the rest at :meth:`close`."""
+        return self._folder(self._bases(0)[0])
 
     def _folder(self, base: str) -> str:
         if base not in self._folders:

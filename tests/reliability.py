@@ -1,0 +1,68 @@
+"""What the fault tests share: private spool folders, pdpar's worker processes, clocks."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+#: Generous upper bound for "arrives at once" on a busy 2-core machine (seconds).
+PROMPT = 10.0
+
+
+def private_spool_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """A private shared-memory folder and a private temporary folder for this test."""
+    shm, disk = tmp_path / "shm", tmp_path / "tmp"
+    shm.mkdir()
+    disk.mkdir()
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(shm))
+    monkeypatch.setenv("TMPDIR", str(disk))
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    return [shm, disk]
+
+
+def leftovers(folders: list[Path]) -> list[str]:
+    """Everything left in ``folders`` (files and folders, recursively)."""
+    return sorted(str(p) for folder in folders for p in folder.rglob("*"))
+
+
+def _is_resource_tracker(proc: psutil.Process) -> bool:
+    # one per interpreter, started by multiprocessing and loky; not a worker of any call
+    try:
+        return "resource_tracker" in " ".join(proc.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _is_live(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def worker_processes(pid: int | None = None) -> list[psutil.Process]:
+    """The live worker processes below process ``pid`` (default: this one), trackers left out.
+
+    A worker that ended but that its pool has not reaped yet (a zombie) is not counted;
+    :func:`still_there` counts it.
+    """
+    try:
+        children = psutil.Process(pid or os.getpid()).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [p for p in children if _is_live(p) and not _is_resource_tracker(p)]
+
+
+def still_there(procs: list[psutil.Process], timeout: float = PROMPT) -> list[psutil.Process]:
+    """Those of ``procs`` that still exist (zombies included) after waiting up to ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in procs if p.is_running()]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.05)

@@ -1,0 +1,383 @@
+"""Real faults during a call: dying workers, unpicklable things, failing chunks, bad arguments.
+
+Each test injects the fault for real and checks what the caller gets (type and message), how
+soon, that no worker process and no spool file is left behind, and that the next call works.
+Ctrl-C is in test_interrupt.py, memory in test_memory.py, many calls in test_soak.py.
+"""
+
+import ctypes
+import os
+import signal
+import tempfile
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pdpar
+from pdpar import transport
+from reliability import PROMPT, leftovers, private_spool_dirs, still_there, worker_processes
+
+#: float64 elements in a chunk large enough to travel through a spool file
+BIG = transport.SPOOL_MIN_BYTES // 8 * 2
+
+
+@pytest.fixture
+def spool_dirs(tmp_path, monkeypatch):
+    return private_spool_dirs(tmp_path, monkeypatch)
+
+
+def warm_workers():
+    """Start the warm pool (two workers) and return its worker processes."""
+    s = pd.Series(range(8))
+    s.par(backend="processes", n_jobs=2, chunksize=1).map(abs)
+    return worker_processes()
+
+
+def crash(how):
+    if how == "exit":
+        os._exit(3)
+    if how == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if how == "segfault":
+        ctypes.string_at(0)
+
+
+def crash_in_chunk_three(x, how):
+    if x == 2 * BIG:  # the first element of the third chunk
+        crash(how)
+    return x
+
+
+@pytest.mark.parametrize("how, words", [
+    ("exit", "exit code 3"),
+    ("kill", "SIGKILL"),
+    ("segfault", "SIGSEGV"),
+])
+def test_a_dying_worker_raises_worker_crashed_naming_the_chunk_and_the_exit(
+        how, words, spool_dirs):
+    before = warm_workers()
+    s = pd.Series(np.arange(5 * BIG, dtype=np.float64))
+    started = time.monotonic()
+    with pytest.raises(pdpar.WorkerCrashedError) as info:
+        s.par(backend="processes", n_jobs=2, chunksize=BIG).apply(crash_in_chunk_three,
+                                                                  args=(how,))
+    seconds = time.monotonic() - started
+    message = str(info.value)
+    print(f"\n{how}: WorkerCrashedError after {seconds:.2f} s: {message}")
+    assert seconds < PROMPT
+    assert words in message
+    assert f"chunk 3 of 5, elements {2 * BIG} to {3 * BIG - 1}" in message
+    assert "n_jobs" in message and "chunksize" in message
+    assert still_there(before) == []  # the dead worker and the others were all stopped
+    assert leftovers(spool_dirs) == []
+    # the next call works: a new pool replaces the broken one
+    pd.testing.assert_series_equal(s.par(backend="processes", n_jobs=2, chunksize=BIG).map(abs),
+                                   s.map(abs))
+    assert len(worker_processes()) == 2
+    assert leftovers(spool_dirs) == []
+
+
+def crash_once_alone(x, how):
+    if x == 3:
+        crash(how)
+    return x
+
+
+def test_one_worker_names_exactly_the_chunk_it_ran(spool_dirs):
+    s = pd.Series(range(10))
+    with pytest.raises(pdpar.WorkerCrashedError,
+                       match=r"exit code 3\) while running chunk 2 of 5, elements 2 to 3\."):
+        s.par(backend="processes", n_jobs=1, chunksize=2).apply(crash_once_alone,
+                                                                args=("exit",))
+    pd.testing.assert_series_equal(s.par(backend="processes", n_jobs=1, chunksize=2).map(abs),
+                                   s.map(abs))
+    assert leftovers(spool_dirs) == []
+
+
+# -- fail fast ---------------------------------------------------------------------------------
+
+def one_second_or_fail_on_1(x):
+    if x == 1:
+        raise ValueError("one")
+    time.sleep(1.0)
+    return x
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_a_failing_chunk_raises_without_waiting_for_the_others(backend, spool_dirs):
+    warm_workers()
+    s = pd.Series(range(20))  # 20 chunks of one second each: 10 s on two workers
+    started = time.monotonic()
+    with pytest.raises(ValueError, match="one") as info:
+        s.par(backend=backend, n_jobs=2, chunksize=1).map(one_second_or_fail_on_1)
+    seconds = time.monotonic() - started
+    # chunk 1 must wait for chunk 0 (it could fail first), and for nothing else
+    print(f"\n{backend}: the failure arrived after {seconds:.2f} s")
+    assert seconds < 8.0  # waiting for every chunk would take 10 s on two workers
+    assert "element labelled 1 (chunk 2 of 20" in "\n".join(info.value.__notes__)
+    # the chunks already running in processes finish on their own; the next call queues
+    # behind them and works
+    started = time.monotonic()
+    pd.testing.assert_series_equal(s.par(backend=backend, n_jobs=2, chunksize=1).map(abs),
+                                   s.map(abs))
+    print(f"{backend}: the next call took {time.monotonic() - started:.2f} s")
+    assert leftovers(spool_dirs) == []
+    assert not [t for t in threading.enumerate() if t.name.startswith("pdpar")]
+
+
+# -- things that cannot be pickled -----------------------------------------------------------
+
+_LOCK = threading.Lock()
+
+
+def holds_a_lock(x):
+    with _LOCK:
+        return x
+
+
+def with_argument(x, extra):
+    return x
+
+
+def returns_a_lock(x):
+    return threading.Lock()
+
+
+class UnpicklableHere:
+    """Pickles in a worker, but cannot be unpickled in the calling process."""
+
+    def __reduce__(self):
+        return (int, ("not a number",))
+
+
+def returns_unpicklable_here(x):
+    return UnpicklableHere()
+
+
+#: Set in the calling process only: a worker imports this module afresh.
+_CALLER = {"pid": None}
+
+
+def _only_in_the_caller():
+    if _CALLER["pid"] != os.getpid():
+        raise ImportError("this module is not importable in a worker")
+    return "fine"
+
+
+class LoadsOnlyInTheCaller:
+    def __reduce__(self):
+        return (_only_in_the_caller, ())
+
+
+def with_lock_in_closure():
+    lock = threading.Lock()
+
+    def func(x):
+        with lock:
+            return x
+    return func
+
+
+CASES = {
+    "function": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5).map(
+        with_lock_in_closure()), "could not pickle the function with_lock_in_closure.<locals>"),
+    "argument": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5).apply(
+        with_argument, args=(threading.Lock(),)), "could not pickle an argument given for the "
+                                                  "function"),
+    "keyword": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5).apply(
+        with_argument, extra=threading.Lock()), "could not pickle an argument given"),
+    "data": (lambda s: s.astype(object).where(s != 3, threading.Lock()).par(
+        backend="processes", n_jobs=2, chunksize=5).map(str), "could not pickle the data"),
+    "broadcast": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5,
+                                  broadcast={"extra": threading.Lock()}).map(with_argument),
+                  "broadcast"),
+    "result": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5).map(returns_a_lock),
+               "a result of the function could not be pickled to be sent back from the worker "
+               "process (chunk 1 of 4, elements 0 to 4)"),
+    "result-in-caller": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5).map(
+        returns_unpicklable_here), "a result sent back by a worker process could not be "
+                                   "unpickled in the calling process"),
+    "argument-in-worker": (lambda s: s.par(backend="processes", n_jobs=2, chunksize=5).apply(
+        with_argument, args=(LoadsOnlyInTheCaller(),)), "a worker process could not unpickle "
+                                                        "its chunk"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_what_cannot_be_pickled_is_named_and_threads_are_suggested(case, spool_dirs):
+    call, words = CASES[case]
+    _CALLER["pid"] = os.getpid()
+    s = pd.Series(range(20))
+    started = time.monotonic()
+    with pytest.raises(pdpar.PdparError) as info:
+        call(s)
+    assert time.monotonic() - started < PROMPT
+    message = str(info.value)
+    assert words in message, message
+    assert "backend='threads'" in message
+    assert not isinstance(info.value, pdpar.WorkerCrashedError)
+    pd.testing.assert_series_equal(s.par(backend="processes", n_jobs=2, chunksize=5).map(abs),
+                                   s.map(abs))
+    assert leftovers(spool_dirs) == []
+
+
+def test_the_same_calls_work_on_threads():
+    s = pd.Series(range(20))
+    got = s.par(backend="threads", n_jobs=2, chunksize=5).apply(with_argument,
+                                                                args=(threading.Lock(),))
+    pd.testing.assert_series_equal(got, s)
+    func = with_lock_in_closure()
+    pd.testing.assert_series_equal(s.par(backend="threads", n_jobs=2, chunksize=5).map(func),
+                                   s.map(func))
+
+
+MAIN_SCRIPT = """
+import pandas as pd
+import pdpar
+
+def top_level(x):
+    return x * 2
+
+def make_closure(k):
+    def add_k(x):
+        return x + k
+    return add_k
+
+if __name__ == "__main__":
+    s = pd.Series(range(50))
+    for func in [top_level, make_closure(7), lambda x: x - 1]:
+        got = s.par(backend="processes", n_jobs=2, chunksize=5).map(func)
+        pd.testing.assert_series_equal(got, s.map(func))
+    df = pd.DataFrame({"k": [i % 4 for i in range(50)], "x": range(50)})
+    got = df.par(backend="processes", n_jobs=2, chunksize=1).groupby("k").apply(
+        lambda g: g["x"].sum() + 1)
+    pd.testing.assert_series_equal(got, df.groupby("k").apply(lambda g: g["x"].sum() + 1))
+    print("ok")
+"""
+
+
+def test_functions_defined_in_main_lambdas_and_closures_work_with_processes(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(MAIN_SCRIPT)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+# -- bad arguments -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("option, value, error", [
+    ("n_jobs", "4", TypeError),
+    ("max_inflight", 2.5, TypeError),
+    ("max_inflight", 0, ValueError),
+    ("broadcast", [1, 2], TypeError),
+    ("broadcast", {"not a name": 1}, ValueError),
+    ("jit", None, ValueError),
+])
+def test_bad_options_name_the_option(option, value, error):
+    with pytest.raises(error, match=option):
+        pd.DataFrame({"a": [1]}).par(**{option: value})
+
+
+def test_an_unknown_option_is_named():
+    with pytest.raises(TypeError, match="chunk_size"):
+        pd.Series([1]).par(chunk_size=3)
+
+
+BAD_PANDAS_CALLS = {
+    "axis": lambda obj: obj.apply(abs, axis=5),
+    "result_type": lambda obj: obj.apply(abs, axis=1, result_type="bad"),
+    "na_action": lambda obj: obj.map(abs, na_action="all"),
+    "raw": lambda obj: obj.apply(abs, axis=1, raw=True, unknown=1),
+    "args": lambda obj: obj.apply(abs, axis=1, args=5),
+    "not callable": lambda obj: obj.apply(axis=1),
+    "func name": lambda obj: obj.apply("no_such_method", axis=1),
+    "extra positional": lambda obj: obj.apply(abs, 1, False, None, (), "by_row", "python",
+                                              None, "extra"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PANDAS_CALLS))
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_bad_pandas_arguments_raise_what_pandas_raises(case, backend):
+    df = pd.DataFrame({"a": [1.0, -2.0], "b": [3.0, -4.0]})
+    call = BAD_PANDAS_CALLS[case]
+    with pytest.raises(Exception) as expected:
+        call(df)
+    with pytest.raises(type(expected.value)) as got:
+        call(df.par(backend=backend, n_jobs=2, chunksize=1))
+    assert str(got.value) == str(expected.value)
+
+
+def test_bad_groupby_arguments_raise_what_pandas_raises():
+    df = pd.DataFrame({"k": [1, 2, 1], "x": [1.0, 2.0, 3.0]})
+    for call in [lambda obj: obj.groupby("no such column").apply(len),
+                 lambda obj: obj.groupby("k").apply(5)]:
+        with pytest.raises(Exception) as expected:
+            call(df)
+        with pytest.raises(type(expected.value)) as got:
+            call(df.par(backend="threads", chunksize=1))
+        assert str(got.value) == str(expected.value)
+
+
+# -- a small /dev/shm ------------------------------------------------------------------------
+
+@pytest.fixture
+def full_tmpfs(tmp_path, monkeypatch):
+    """A real 2 MB tmpfs as the shared-memory folder, which pdpar believes has room (as when
+    another program fills it during the call): every spool write there fails for real."""
+    import subprocess
+
+    where = tmp_path / "small-shm"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(where))
+    monkeypatch.setattr(transport, "free_bytes", lambda folder: 1 << 40)
+    yield where
+    subprocess.run(["umount", str(where)], check=True)
+
+
+def test_a_shared_memory_folder_that_fills_up_during_a_call_falls_back_to_disk(
+        full_tmpfs, tmp_path, monkeypatch):
+    disk = tmp_path / "tmp"
+    disk.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    df = pd.DataFrame(np.random.default_rng(0).random((BIG, 4)))  # 2 MB columns
+    got = df.par(backend="processes", n_jobs=2, chunksize=1).apply(np.sum)
+    pd.testing.assert_series_equal(got, df.apply(np.sum))
+    assert leftovers([full_tmpfs, disk]) == []
+
+
+def test_files_a_worker_adds_while_the_call_ends_are_removed_with_the_folder(spool_dirs):
+    # a chunk left running by a failed call marks files in the call's folder while the call
+    # removes it: nothing may survive
+    from pdpar.backends import _touch
+
+    for _ in range(50):
+        spool = transport.Spool()
+        folder = spool.scratch_folder()
+        stop = threading.Event()
+
+        def left_running(folder=folder, stop=stop):
+            i = 0
+            while not stop.is_set():
+                _touch(os.path.join(folder, f"running-{i}"))
+                i += 1
+
+        worker = threading.Thread(target=left_running)
+        worker.start()
+        time.sleep(0.002)
+        spool.close()
+        stop.set()
+        worker.join()
+        assert leftovers(spool_dirs) == []

@@ -70,6 +70,12 @@ def _check(result: Any, expected: Any | None) -> str | None:
     return "floats differ in the last digits (equal to 1e-9 relative); " + reason
 
 
+def _last_plan() -> Any:
+    import pdpar
+
+    return getattr(pdpar, "last_plan", lambda: None)()
+
+
 def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
     workload = WORKLOADS[args.workload]
     method = METHODS[args.method]
@@ -108,6 +114,9 @@ def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
             wrong = _check(result, expected)
             del result
         record["warm"] = warm
+    plan = _last_plan() if method.role == "pdpar" else None
+    if plan is not None:  # what pdpar ran on the last call, in one line
+        record["plan"] = str(plan)
     record["status"] = "wrong" if wrong else "ok"
     record["detail"] = wrong or ""
 

@@ -306,6 +306,9 @@ def render(data: dict[str, Any]) -> str:
                 parts += [memory_table(here), ""]
             else:
                 parts += [timing_table(here, settings["reps"]), ""]
+            chosen = [r["plan"] for r in here if r["method"] == "pdpar auto" and r.get("plan")]
+            if chosen:
+                parts += [f"pdpar auto ran: `{chosen[0]}`", ""]
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -14,7 +14,7 @@ mkdir -p "$venvs"
 if [ -z "${PDPAR_PYTHON:-}" ]; then
     "$python" -m venv "$venvs/pdpar"
     "$venvs/pdpar/bin/pip" install --quiet --upgrade pip
-    "$venvs/pdpar/bin/pip" install --quiet -e "$root[test]"
+    "$venvs/pdpar/bin/pip" install --quiet -e "$root[test,plot]"
 fi
 
 "$python" -m venv "$venvs/peers"

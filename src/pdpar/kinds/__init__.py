@@ -11,6 +11,7 @@ No kind knows how chunks are executed: they hand tasks to :func:`execute`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pickle
@@ -101,26 +102,8 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
     results: list[Any] = []
     try:
         if plan.bounds is None:
-            clock = _RunQueueClock()
-            done, wall, samples = 0, 0.0, []
-            while size := next_probe(plan, n_units, done, wall):
-                span = ChunkSpan(len(results), None, unit, done, done + size)
-                payload = make_payload(span)
-                started, started_cpu = time.perf_counter(), time.thread_time()
-                started_queued = clock.queued()
-                results.extend(run_chunks(task, [payload], backend="serial", n_jobs=1))
-                sample_wall = time.perf_counter() - started
-                sample_cpu = time.thread_time() - started_cpu
-                sample_wall -= min(clock.queued() - started_queued, sample_wall - sample_cpu)
-                weight = float(np.sum(np.asarray(weights[done:done + size]) + 1.0)) \
-                    if weights is not None else float(size)
-                samples.append(Sample(size, weight, sample_wall, sample_cpu))
-                wall += sample_wall
-                done += size
-                if progress is not None:
-                    progress.update(size)
-            clock.close()
-            measurement = Measurement(tuple(samples), _results_seconds(results, plan))
+            measurement = _measure(task, make_payload, plan, n_units, weights, results,
+                                   progress)
             plan = choose(plan, n_units, measurement, nbytes, weights,
                           pool_warm=pool_is_warm(plan.n_jobs))
         decided(plan)
@@ -139,6 +122,31 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
         if progress is not None:
             progress.close()
     return results
+
+
+def _measure(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple], plan: Plan,
+             n_units: int, weights: Sequence[int] | np.ndarray | None, results: list[Any],
+             progress: Any) -> Measurement:
+    """Run the first chunks in the caller (their results go to ``results``), timed."""
+    samples = []
+    done, wall = 0, 0.0
+    with contextlib.closing(_RunQueueClock()) as clock:
+        while size := next_probe(plan, n_units, done, wall):
+            payload = make_payload(ChunkSpan(len(results), None, plan.kind, done, done + size))
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            started_queued = clock.queued()
+            results.extend(run_chunks(task, [payload], backend="serial", n_jobs=1))
+            sample_cpu = time.thread_time() - started_cpu
+            sample_wall = time.perf_counter() - started
+            sample_wall -= min(clock.queued() - started_queued, sample_wall - sample_cpu)
+            weight = float(size) if weights is None \
+                else float(np.sum(np.asarray(weights[done:done + size]) + 1.0))
+            samples.append(Sample(size, weight, sample_wall, sample_cpu))
+            wall += sample_wall
+            done += size
+            if progress is not None:
+                progress.update(size)
+    return Measurement(tuple(samples), _results_seconds(results, plan))
 
 
 class _RunQueueClock:

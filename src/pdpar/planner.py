@@ -321,6 +321,12 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
         reason = "chosen from a measurement"
     else:
         reason = "backend named by the caller"
+    if backend == "dask":
+        from .distributed import cluster_threads
+
+        threads = cluster_threads()  # raises, saying to start a Client, if none is running
+        if options.n_jobs < 0:  # every thread of the cluster, not of this machine
+            n_jobs = max(1, threads + 1 + options.n_jobs)
 
     if options.chunksize is not None and backend != "auto":
         # An explicit chunk size counts units (for groups: groups per chunk).

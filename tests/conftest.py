@@ -20,12 +20,13 @@ def dask_cluster():
     """A real dask.distributed cluster on this machine: 2 worker processes of one thread each,
     loopback addresses only, no dashboard. Started once, on first use; closed at the end."""
     distributed = pytest.importorskip("distributed")
-    import dask
-
-    # a chunk whose worker dies fails at once instead of being retried on other workers
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                           host="127.0.0.1", dashboard_address=None)
+    # allowed_failures=0: a chunk whose worker dies fails at once, instead of being retried on
+    # (and killing) other workers first. The scheduler's HTTP server (health and metrics; the
+    # dashboard is off) gets a free loopback port instead of 8787, which may be taken.
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs={"allowed_failures": 0, "dashboard_address": "127.0.0.1:0"})
     try:
         yield cluster
     finally:

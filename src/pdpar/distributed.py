@@ -15,8 +15,9 @@ What travels, and how often:
   :data:`SCATTER_MIN_BYTES` is scattered straight to a worker and the task follows the data,
   so the frame's bytes cross the network once in all, however many chunks it is cut into;
   smaller chunks travel inside their task;
-- ``broadcast=`` objects, once per worker and call: scattered with ``broadcast=True`` when the
-  first chunk needs them, and handed to every chunk as a dependency the worker already holds;
+- ``broadcast=`` objects, once per worker and call: scattered to one worker when the first
+  chunk needs them, and fetched from there by each other worker when its first chunk of the
+  call starts (:func:`_broadcast_objects`);
 - each chunk's raw results, back, once.
 
 The chunks are submitted and collected with the same window as the other backends
@@ -33,9 +34,11 @@ from __future__ import annotations
 import contextvars
 import io
 import pickle
+import threading
 import traceback
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, InvalidStateError
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -44,7 +47,8 @@ from . import transport
 from .backends import _call_task, _Failure, _sendable, _windowed
 from .errors import PdparError, WorkerCrashedError
 
-__all__ = ["current_client", "cluster_threads", "run_on_dask", "SCATTER_MIN_BYTES"]
+__all__ = ["current_client", "cluster_threads", "run_on_dask", "Transfer", "last_transfer",
+           "SCATTER_MIN_BYTES"]
 
 #: Chunks pickled to at least this many bytes are scattered to a worker; smaller ones travel
 #: inside their task (dask warns about tasks larger than a few megabytes).
@@ -82,6 +86,26 @@ def cluster_threads() -> int:
     return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
 
 
+@dataclass
+class Transfer:
+    """What one call sent to the cluster: its chunks (pickled bytes, inside their tasks or
+    scattered) and its ``broadcast=`` scatters."""
+
+    chunks: int = 0
+    chunk_bytes: int = 0
+    scattered_chunks: int = 0
+    scattered_bytes: int = 0
+    broadcast_scatters: int = 0
+
+
+_last = Transfer()
+
+
+def last_transfer() -> Transfer:
+    """What the last ``backend="dask"`` call of this process sent to the cluster."""
+    return _last
+
+
 # ---------------------------------------------------------------------------------------------
 # pickling a chunk: broadcast= objects are replaced by a reference to a scattered copy
 
@@ -89,6 +113,32 @@ def cluster_threads() -> int:
 #: In a worker, while a chunk is unpickled: the broadcast objects of its call, by token.
 _unpacking: contextvars.ContextVar[dict[str, dict[str, Any]]] = contextvars.ContextVar(
     "pdpar_dask_broadcast")
+
+#: In a worker: the broadcast objects it fetched last, (token, objects), and the lock that
+#: keeps its threads from fetching them twice.
+_fetched: tuple[str, dict[str, Any]] | None = None
+_fetch_lock = threading.Lock()
+
+
+def _broadcast_objects(token: str, key: Any) -> dict[str, Any]:
+    """This worker's copy of a call's broadcast objects, fetched from the cluster on first use.
+
+    The chunks do not name the scattered objects as a dependency: dask would then drop the
+    copies of workers with no chunk waiting for them (its active memory manager) and send
+    them again for the next chunk. A worker keeps the objects of the last call it saw, as a
+    process worker does.
+    """
+    global _fetched
+    with _fetch_lock:
+        if _fetched is None or _fetched[0] != token:
+            from distributed import Future, get_client
+
+            client = get_client()
+            # "memory": the key is held by the cluster (dask annotates state as a FutureState,
+            # but looks it up by this name)
+            future: Any = Future(key, client, state="memory")  # type: ignore[arg-type]
+            _fetched = (token, client.gather(future))
+        return _fetched[1]
 
 
 class _ChunkPickler(transport._ChunkPickler):
@@ -151,19 +201,23 @@ class _Boxed:
         return (_Boxed, (self.value,))
 
 
-def _run_on_worker(task: Callable[..., Any], chunk: bytes, objects: dict[str, dict[str, Any]],
+def _run_on_worker(task: Callable[..., Any], chunk: bytes, broadcast_keys: dict[str, Any],
                    errstate: dict[str, Any]) -> _Boxed:
     """Run on a dask worker: unpickle the chunk (with this worker's broadcast objects) and run
     the task on it. The task's own exceptions come back as values, as on processes."""
-    reset = _unpacking.set(objects)
+    reset = None
     try:
+        objects = {token: _broadcast_objects(token, key)
+                   for token, key in broadcast_keys.items()}
+        reset = _unpacking.set(objects)
         args = pickle.loads(chunk)
     except Exception as exc:
         return _Boxed(_sendable(_Failure(
             PdparError(f"a dask worker could not unpack its chunk: {exc!r}"),
             "".join(traceback.format_exception(exc)))))
     finally:
-        _unpacking.reset(reset)
+        if reset is not None:
+            _unpacking.reset(reset)
     return _Boxed(_call_task(task, args, True, errstate))
 
 
@@ -208,20 +262,28 @@ def run_on_dask(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, 
     current client's workers (see the module's docstring for what travels)."""
     from distributed import KilledWorker
 
+    global _last
     client = current_client()
     errstate = np.geterr()
     broadcasts: dict[str, transport.Broadcasting] = {}
     scattered: dict[str, Any] = {}  # token -> future of the objects, on every worker
+    sent = _last = Transfer()
 
     def submit(args: tuple) -> Future:
         chunk: Any = _pickle_chunk(args, broadcasts)
+        sent.chunks += 1
+        sent.chunk_bytes += len(chunk)
         for token in broadcasts.keys() - scattered.keys():
-            # in a list, so that the dict of objects is one value, not one per key
-            scattered[token], = client.scatter([broadcasts[token].objects], broadcast=True,
-                                               hash=False)
+            # to one worker; each other worker fetches them when its first chunk needs them.
+            # In a list, so that the dict of objects is one value, not one per key.
+            scattered[token], = client.scatter([broadcasts[token].objects], hash=False)
+            sent.broadcast_scatters += 1
         if len(chunk) >= SCATTER_MIN_BYTES:
+            sent.scattered_chunks += 1
+            sent.scattered_bytes += len(chunk)
             chunk = client.scatter(chunk, hash=False)
-        return _Submitted(client.submit(_run_on_worker, task, chunk, dict(scattered), errstate,
+        keys = {token: future.key for token, future in scattered.items()}
+        return _Submitted(client.submit(_run_on_worker, task, chunk, keys, errstate,
                                         pure=False))
 
     try:

@@ -80,10 +80,29 @@ def current_client() -> Any:
     return client
 
 
-def cluster_threads() -> int:
-    """Worker threads of the current client's cluster: the ``n_jobs`` of ``n_jobs=-1``."""
+def cluster_threads(backend: str = "dask") -> int:
+    """Worker threads (dask) or CPUs (ray) of the cluster: the ``n_jobs`` of ``n_jobs=-1``.
+
+    Raises PdparError, saying what to start, when there is no running client or ray.
+    """
+    if backend == "ray":
+        return max(1, int(_ray().cluster_resources().get("CPU", 1)))
     info = current_client().scheduler_info(n_workers=-1)
     return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+
+def _ray() -> Any:
+    """The ray module, connected to a cluster; PdparError if ray is missing or not started."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise PdparError("backend='ray' needs ray: pip install ray (or pdpar[ray]), then "
+                         f"ray.init() ({exc})") from exc
+    if not ray.is_initialized():
+        raise PdparError("backend='ray' runs on a running ray cluster, and ray is not "
+                         "initialised in this process. Start or join one first: "
+                         "ray.init() (a local cluster) or ray.init(address='auto').")
+    return ray
 
 
 @dataclass
@@ -120,25 +139,35 @@ _fetched: tuple[str, dict[str, Any]] | None = None
 _fetch_lock = threading.Lock()
 
 
-def _broadcast_objects(token: str, key: Any) -> dict[str, Any]:
+def _broadcast_objects(token: str, handle: tuple[str, Any]) -> dict[str, Any]:
     """This worker's copy of a call's broadcast objects, fetched from the cluster on first use.
 
-    The chunks do not name the scattered objects as a dependency: dask would then drop the
-    copies of workers with no chunk waiting for them (its active memory manager) and send
-    them again for the next chunk. A worker keeps the objects of the last call it saw, as a
+    ``handle`` is ``("dask", key)`` or ``("ray", [object_ref])``. The chunks do not name the
+    objects as a dependency: dask would then drop the copies of workers with no chunk waiting
+    for them (its active memory manager) and send them again for the next chunk, and ray would
+    unpickle them for every chunk. A worker keeps the objects of the last call it saw, as a
     process worker does.
     """
     global _fetched
     with _fetch_lock:
         if _fetched is None or _fetched[0] != token:
-            from distributed import Future, get_client
-
-            client = get_client()
-            # "memory": the key is held by the cluster (dask annotates state as a FutureState,
-            # but looks it up by this name)
-            future: Any = Future(key, client, state="memory")  # type: ignore[arg-type]
-            _fetched = (token, client.gather(future))
+            _fetched = (token, _fetch(handle))
         return _fetched[1]
+
+
+def _fetch(handle: tuple[str, Any]) -> Any:
+    system, ref = handle
+    if system == "ray":
+        import ray
+
+        return ray.get(ref[0])
+    from distributed import Future, get_client
+
+    client = get_client()
+    # "memory": the key is held by the cluster (dask annotates state as a FutureState, but
+    # looks it up by this name)
+    future: Any = Future(ref, client, state="memory")  # type: ignore[arg-type]
+    return client.gather(future)
 
 
 class _ChunkPickler(transport._ChunkPickler):
@@ -201,19 +230,20 @@ class _Boxed:
         return (_Boxed, (self.value,))
 
 
-def _run_on_worker(task: Callable[..., Any], chunk: bytes, broadcast_keys: dict[str, Any],
+def _run_on_worker(task: Callable[..., Any], chunk: bytes,
+                   broadcast_handles: dict[str, tuple[str, Any]],
                    errstate: dict[str, Any]) -> _Boxed:
     """Run on a dask worker: unpickle the chunk (with this worker's broadcast objects) and run
     the task on it. The task's own exceptions come back as values, as on processes."""
     reset = None
     try:
-        objects = {token: _broadcast_objects(token, key)
-                   for token, key in broadcast_keys.items()}
+        objects = {token: _broadcast_objects(token, handle)
+                   for token, handle in broadcast_handles.items()}
         reset = _unpacking.set(objects)
         args = pickle.loads(chunk)
     except Exception as exc:
         return _Boxed(_sendable(_Failure(
-            PdparError(f"a dask worker could not unpack its chunk: {exc!r}"),
+            PdparError(f"a worker could not unpack its chunk: {exc!r}"),
             "".join(traceback.format_exception(exc)))))
     finally:
         if reset is not None:
@@ -282,8 +312,8 @@ def run_on_dask(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, 
             sent.scattered_chunks += 1
             sent.scattered_bytes += len(chunk)
             chunk = client.scatter(chunk, hash=False)
-        keys = {token: future.key for token, future in scattered.items()}
-        return _Submitted(client.submit(_run_on_worker, task, chunk, keys, errstate,
+        handles = {token: ("dask", future.key) for token, future in scattered.items()}
+        return _Submitted(client.submit(_run_on_worker, task, chunk, handles, errstate,
                                         pure=False))
 
     try:
@@ -310,3 +340,71 @@ def _cancelled_errors() -> tuple[type[BaseException], ...]:
     from distributed.client import FutureCancelledError
 
     return (FutureCancelledError, asyncio.CancelledError, concurrent.futures.CancelledError)
+
+
+# ---------------------------------------------------------------------------------------------
+# ray
+
+
+def run_on_ray(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: int,
+               completed: Callable[[int], None]) -> Generator[Any, None, None]:
+    """Outcomes of ``task(*args)`` for each ``args`` in ``chunks``, in order, computed as ray
+    tasks of one CPU each on the cluster ``ray.init()`` joined.
+
+    Chunks travel pickled, as for dask; ``broadcast=`` objects are put once in ray's object
+    store and each worker process fetches them once per call. A chunk is never retried: a
+    worker that dies raises :class:`~pdpar.errors.WorkerCrashedError`.
+    """
+    global _last
+    ray = _ray()
+    remote = ray.remote(max_retries=0, num_cpus=1)(_run_on_worker)
+    errstate = np.geterr()
+    broadcasts: dict[str, transport.Broadcasting] = {}
+    handles: dict[str, tuple[str, Any]] = {}
+    sent = _last = Transfer()
+
+    def submit(args: tuple) -> Future:
+        chunk = _pickle_chunk(args, broadcasts)
+        sent.chunks += 1
+        sent.chunk_bytes += len(chunk)
+        for token in broadcasts.keys() - handles.keys():
+            # in a list, so that ray passes the reference itself instead of the objects
+            handles[token] = ("ray", [ray.put(broadcasts[token].objects)])
+            sent.broadcast_scatters += 1
+        ref = remote.remote(task, chunk, dict(handles), errstate)
+        return _RaySubmitted(ref, ray)
+
+    try:
+        yield from _windowed(submit, chunks, window, completed)
+    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError,
+            ray.exceptions.ObjectLostError) as exc:
+        raise WorkerCrashedError(
+            f"a ray worker died while running a chunk ({type(exc).__name__}). If it ran out of "
+            "memory, try smaller chunks (chunksize) or workers with more memory."
+        ) from exc
+
+
+class _RaySubmitted(Future):
+    """A chunk's ray task, seen as a :class:`concurrent.futures.Future`."""
+
+    def __init__(self, ref: Any, ray: Any) -> None:
+        super().__init__()
+        self._ref = ref
+        self._ray = ray
+        ref.future().add_done_callback(self._settle)
+
+    def cancel(self) -> bool:
+        if not self.done():
+            self._ray.cancel(self._ref)
+        return super().cancel()
+
+    def _settle(self, done: Future) -> None:
+        try:
+            if done.cancelled():
+                self.cancel()
+            elif done.exception() is not None:
+                self.set_exception(done.exception())  # type: ignore[arg-type]
+            else:
+                self.set_result(done.result().value)
+        except InvalidStateError:
+            pass  # cancelled by the window in the meantime

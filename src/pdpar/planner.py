@@ -321,10 +321,10 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
         reason = "chosen from a measurement"
     else:
         reason = "backend named by the caller"
-    if backend == "dask":
+    if backend in ("dask", "ray"):
         from .distributed import cluster_threads
 
-        threads = cluster_threads()  # raises, saying to start a Client, if none is running
+        threads = cluster_threads(backend)  # raises, saying what to start, if none runs
         if options.n_jobs < 0:  # every thread of the cluster, not of this machine
             n_jobs = max(1, threads + 1 + options.n_jobs)
 

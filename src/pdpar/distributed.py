@@ -1,4 +1,5 @@
-"""Running chunk tasks on a dask.distributed cluster (``backend="dask"``).
+"""Running chunk tasks on a cluster: dask.distributed (``backend="dask"``) or ray
+(``backend="ray"``, see :func:`run_on_ray`; it shares the pickling and broadcasting below).
 
 >>> from distributed import Client, LocalCluster                      # doctest: +SKIP
 >>> client = Client(LocalCluster(n_workers=2, processes=True))          # doctest: +SKIP

@@ -67,9 +67,10 @@ MAX_OVERHEAD = 0.05
 #: Most input bytes per chunk.
 MAX_CHUNK_BYTES = 64 << 20
 
-#: Cost of dispatching one chunk, measured on a warm pool here (seconds), and the rate at
+#: Cost of dispatching one chunk, measured on a warm pool here (seconds; dask: a local cluster's
+#: scheduler round trip), and the rate at
 #: which the chunk's bytes travel to a worker process (bytes per second).
-DISPATCH_SECONDS = {"threads": 0.0002, "processes": 0.0015}
+DISPATCH_SECONDS = {"threads": 0.0002, "processes": 0.0015, "dask": 0.015}
 OTHER_DISPATCH_SECONDS = 0.005
 TRANSFER_BYTES_PER_SECOND = 1e9
 

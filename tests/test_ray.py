@@ -91,8 +91,8 @@ def kill_own_worker_at(x, at, caller):
 def test_a_ray_worker_that_dies_raises_worker_crashed_and_the_next_call_works():
     s = pd.Series(range(20))
     with pytest.raises(pdpar.WorkerCrashedError, match="ray worker died"):
-        s.par(backend="ray", chunksize=4).map(kill_own_worker_at, at=7, caller=os.getpid())
-    got = s.par(backend="ray", chunksize=4).map(kill_own_worker_at, at=-1, caller=os.getpid())
+        s.par(backend="ray", chunksize=4).apply(kill_own_worker_at, args=(7, os.getpid()))
+    got = s.par(backend="ray", chunksize=4).apply(kill_own_worker_at, args=(-1, os.getpid()))
     pd.testing.assert_series_equal(got, s)
 
 

@@ -300,7 +300,7 @@ def run_on_dask(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, 
     scattered: dict[str, Any] = {}  # token -> future of the objects, on every worker
     sent = _last = Transfer()
 
-    def submit(args: tuple) -> Future:
+    def submit(i: int, args: tuple) -> Future:
         chunk: Any = _pickle_chunk(args, broadcasts)
         sent.chunks += 1
         sent.chunk_bytes += len(chunk)
@@ -364,7 +364,7 @@ def run_on_ray(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, w
     handles: dict[str, tuple[str, Any]] = {}
     sent = _last = Transfer()
 
-    def submit(args: tuple) -> Future:
+    def submit(i: int, args: tuple) -> Future:
         chunk = _pickle_chunk(args, broadcasts)
         sent.chunks += 1
         sent.chunk_bytes += len(chunk)

@@ -15,10 +15,11 @@ def backend(request):
     return request.param
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def dask_cluster():
     """A real dask.distributed cluster on this machine: 2 worker processes of one thread each,
-    loopback addresses only, no dashboard. Started once, on first use; closed at the end."""
+    loopback addresses only, no dashboard. Started on first use in a test module and closed
+    at the module's end, so that no other module finds its processes among its children."""
     distributed = pytest.importorskip("distributed")
     # allowed_failures=0: a chunk whose worker dies fails at once, instead of being retried on
     # (and killing) other workers first. The scheduler's HTTP server (health and metrics; the

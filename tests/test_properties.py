@@ -32,11 +32,13 @@ from conftest import BACKENDS
 from strategies import chunk_sizes, frames, group_frames, series
 
 #: Examples per property and backend: fewer where every example starts work on a process pool.
-EXAMPLES = {"serial": 200, "threads": 100, "processes": 30, "auto": 60}
+EXAMPLES = {"serial": 200, "threads": 100, "processes": 30, "auto": 60, "dask": 30}
 
 
 @pytest.fixture(params=[*BACKENDS, "auto"])
 def backend(request):
+    if request.param == "dask":
+        request.getfixturevalue("dask_client")
     return request.param
 
 N_JOBS = 2
@@ -798,10 +800,12 @@ _WORKER_CALLS = {
 }
 
 
-@pytest.mark.parametrize("parallel_backend", ["threads", "processes"])
+@pytest.mark.parametrize("parallel_backend", ["threads", "processes", "dask"])
 @pytest.mark.parametrize("method", list(_WORKER_CALLS))
-def test_parallel_backends_run_the_function_in_their_workers(parallel_backend, method):
+def test_parallel_backends_run_the_function_in_their_workers(parallel_backend, method, request):
     # otherwise the properties above would compare pandas with itself
+    if parallel_backend == "dask":
+        request.getfixturevalue("dask_client")
     df = pd.DataFrame({"a": [0, 1, 2, 3], "b": [1.0, 2.0, 3.0, 4.0], "k": [0, 0, 1, 1]})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)

@@ -12,13 +12,19 @@ arguments of the pandas method it mirrors and returns exactly what pandas return
 
 from __future__ import annotations
 
+from typing import Any
+
 from . import accessor as _accessor  # noqa: F401  (registers the accessors)
+from ._pandas import PANDAS_3
 from .backends import shutdown
 from .errors import JitError, PdparError, RemoteTraceback, WorkerCrashedError
 from .options import Options, config, current_options
 from .planner import Plan, last_plan
 
 __version__ = "0.1.0"
+
+if PANDAS_3:
+    from .engine import Engine, engine
 
 __all__ = [
     "config",
@@ -33,3 +39,16 @@ __all__ = [
     "RemoteTraceback",
     "__version__",
 ]
+if PANDAS_3:
+    __all__ += ["engine", "Engine"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("engine", "Engine"):
+        import pandas
+
+        raise AttributeError(
+            f"pdpar.{name} needs pandas 3.0 or newer (pandas' execution-engine protocol, "
+            f"apply(..., engine=...)); this is pandas {pandas.__version__}. Use "
+            "df.par.apply(...) and s.par.map(...) instead: they take the same arguments.")
+    raise AttributeError(f"module 'pdpar' has no attribute {name!r}")

@@ -151,6 +151,11 @@ def run_chunks(task: Callable[..., Any], chunks: Iterable[tuple], *, backend: st
         outcomes = _on_threads(task, chunks, n_jobs, window, completed)
     elif backend == "processes":
         outcomes = _on_processes(task, chunks, n_jobs, window, completed)
+    elif backend in ("dask", "ray"):
+        from . import distributed
+
+        run_on = distributed.run_on_dask if backend == "dask" else distributed.run_on_ray
+        outcomes = run_on(task, chunks, n_jobs, window, completed)
     else:
         outcomes = _on_joblib(task, chunks, backend, n_jobs, window, completed)
     try:

@@ -67,9 +67,10 @@ MAX_OVERHEAD = 0.05
 #: Most input bytes per chunk.
 MAX_CHUNK_BYTES = 64 << 20
 
-#: Cost of dispatching one chunk, measured on a warm pool here (seconds), and the rate at
+#: Cost of dispatching one chunk, measured on a warm pool here (seconds; dask: a local cluster's
+#: scheduler round trip), and the rate at
 #: which the chunk's bytes travel to a worker process (bytes per second).
-DISPATCH_SECONDS = {"threads": 0.0002, "processes": 0.0015}
+DISPATCH_SECONDS = {"threads": 0.0002, "processes": 0.0015, "dask": 0.015}
 OTHER_DISPATCH_SECONDS = 0.005
 TRANSFER_BYTES_PER_SECOND = 1e9
 
@@ -321,6 +322,12 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
         reason = "chosen from a measurement"
     else:
         reason = "backend named by the caller"
+    if backend in ("dask", "ray"):
+        from .distributed import cluster_threads
+
+        threads = cluster_threads(backend)  # raises, saying what to start, if none runs
+        if options.n_jobs < 0:  # every thread of the cluster, not of this machine
+            n_jobs = max(1, threads + 1 + options.n_jobs)
 
     if options.chunksize is not None and backend != "auto":
         # An explicit chunk size counts units (for groups: groups per chunk).

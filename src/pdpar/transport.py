@@ -290,6 +290,11 @@ class Broadcasting:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.func(*args, **kwargs, **self.objects)
 
+    @property
+    def token(self) -> str:
+        """Names this call's objects, the same in every worker."""
+        return self._token
+
     def __enter__(self) -> Broadcasting:
         return self
 

@@ -2,10 +2,11 @@
 
 Load it with ``-p pdpar_routing`` (this directory on ``sys.path``). It does nothing unless asked:
 
-``--pdpar-route=threads|processes`` (or ``PDPAR_CONFORMANCE_ROUTE``)
+``--pdpar-route=threads|processes|serial|dask`` (or ``PDPAR_CONFORMANCE_ROUTE``)
     Replace ``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``,
     ``DataFrameGroupBy.apply`` and ``SeriesGroupBy.apply`` for the whole session with versions
-    that call pdpar with that backend.
+    that call pdpar with that backend. "dask" starts a local cluster (2 worker processes,
+    loopback addresses) for the session.
 ``--pdpar-chunksize=N`` (or ``PDPAR_CONFORMANCE_CHUNKSIZE``, default 1)
     The chunk size of every routed call; small, so that every call is really split.
 ``--pdpar-n-jobs=N`` (or ``PDPAR_CONFORMANCE_N_JOBS``, default -1)
@@ -44,7 +45,7 @@ import pytest
 ROUTE_ENV = "PDPAR_CONFORMANCE_ROUTE"
 CHUNKSIZE_ENV = "PDPAR_CONFORMANCE_CHUNKSIZE"
 N_JOBS_ENV = "PDPAR_CONFORMANCE_N_JOBS"
-ROUTE_BACKENDS = ("threads", "processes", "serial")
+ROUTE_BACKENDS = ("threads", "processes", "serial", "dask")
 
 #: Calls counted while routing: ``routed <method>`` (sent to pdpar), ``passed through <method>``
 #: (called inside pdpar, so sent to pandas), ``chunked calls`` and ``chunks`` (pdpar calls that
@@ -313,9 +314,31 @@ class OutcomeRecorder:
 # hooks
 
 
+#: The local dask cluster and client of a run routed to "dask".
+_dask: list[Any] = []
+
+
+def start_dask_cluster() -> None:
+    """A local dask cluster for the session (2 worker processes, loopback addresses only, no
+    dashboard), with its client as the default one."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    _dask.extend([cluster, distributed.Client(cluster, set_as_default=True)])
+
+
+def stop_dask_cluster() -> None:
+    while _dask:
+        _dask.pop().close()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     route = route_settings(config)
     if route is not None:
+        if route["backend"] == "dask":
+            start_dask_cluster()
         install(route)
     if config.getoption("pdpar_lenient_stacklevel"):
         skip_stacklevel_checks()
@@ -329,6 +352,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     uninstall()
+    stop_dask_cluster()
 
 
 class _Header:

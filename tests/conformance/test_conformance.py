@@ -94,6 +94,37 @@ def test_pandas_tests_pass_when_routed(route: str, target: rc.Target, out_dir: P
     )
 
 
+#: pandas' test modules run with the "dask" route: the two map modules (174 tests on pandas
+#: 3.1.1, ~20 s here). DataFrame.apply's module would add minutes (a scheduler round trip per
+#: one-row chunk); the property tests cover apply on dask.
+DASK_SUBSET = (
+    "pandas.tests.series.methods.test_map",
+    "pandas.tests.frame.methods.test_map",
+)
+
+
+def _in_modules(key: str, modules: tuple[str, ...]) -> bool:
+    return any(key.startswith(m.replace(".", "/") + ".py::") for m in modules)
+
+
+def test_pandas_tests_pass_when_routed_to_a_dask_cluster(target: rc.Target, out_dir: Path,
+                                                         plain: rc.Run) -> None:
+    pytest.importorskip("distributed")
+    subset = rc.Target(**{**vars(target),
+                          "modules": [m for m in target.modules if m in DASK_SUBSET]})
+    routed = rc.run_suite(subset, "dask", "dask", out_dir, chunksize=CHUNKSIZE)
+    assert not routed.collect_errors, routed.collect_errors
+    assert routed.counts.get("passed", 0) > 100, routed.output_tail
+    # the dask workers are processes too: the same tests watch the caller's memory
+    lost = [k for k in rc.regressions(plain, routed)
+            if _in_modules(k, DASK_SUBSET) and rc.matches(k, PROCESS_EXCEPTIONS) is None]
+    assert not lost, (
+        f"{len(lost)} pandas tests pass on plain pandas {target.pandas_version} but not "
+        f"routed through pdpar to a dask cluster (chunksize={CHUNKSIZE}):\n"
+        f"{_report(routed, lost)}"
+    )
+
+
 def test_process_exceptions_name_passing_tests(plain: rc.Run) -> None:
     """Every exception that names a test this pandas ships names one that passes on plain
     pandas (entries for other pandas versions' tests name none here)."""

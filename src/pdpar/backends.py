@@ -41,6 +41,7 @@ import ctypes
 import os
 import pickle
 import re
+import sys
 import threading
 import traceback
 import warnings
@@ -119,8 +120,9 @@ def inner_threads(n_jobs: int) -> int:
 
 def pool_is_warm(n_jobs: int) -> bool:
     """True when processes with ``n_jobs`` workers would find their pool already running."""
-    from joblib.externals.loky import reusable_executor
-
+    reusable_executor = sys.modules.get("joblib.externals.loky.reusable_executor")
+    if reusable_executor is None:  # never started in this process (and not worth importing)
+        return False
     executor = reusable_executor._executor
     return (executor is not None and getattr(executor, "_max_workers", None) == n_jobs
             and not getattr(executor, "_shutdown_thread", False)

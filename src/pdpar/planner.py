@@ -389,11 +389,12 @@ def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measur
 
 def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
     """Threads for the rest of a call: ``n_jobs``, or more, up to :data:`MAX_THREADS`, when
-    the function waits (as many as keep the GIL busy)."""
+    the function waits: twice as many as would keep the GIL busy if waits were even (they are
+    not; measured on W4b, a 2 ms sleep: 17 threads took 0.32 s, 32 threads 0.17 s)."""
     m = measurement
     if not m.waits:
         return n_jobs
-    wanted = math.ceil(m.wall / m.cpu) if m.cpu > 0 else MAX_THREADS
+    wanted = 2 * math.ceil(m.wall / m.cpu) if m.cpu > 0 else MAX_THREADS
     return max(n_jobs, min(wanted, MAX_THREADS, rest_units))
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import pdpar
 
-#: Every explicit backend the tests run on; "dask" runs on the session's local cluster.
+#: Every explicit backend the tests run on; "dask" runs on a local cluster per test module.
 BACKENDS = ["serial", "threads", "processes", "dask"]
 
 

@@ -1,4 +1,4 @@
-"""``backend="dask"`` on a real dask.distributed cluster (the session's local cluster: 2 worker
+"""``backend="dask"`` on a real dask.distributed cluster (a local cluster per test module: 2 worker
 processes on loopback addresses): what travels to the workers and how often, dead workers,
 back-pressure, and the error without a running client.
 

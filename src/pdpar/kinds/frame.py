@@ -90,9 +90,15 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
 
 
 def _unstacked(chunk_results: list[list[Any]]) -> list[Any]:
-    """The per-unit results of the chunks, in order, with stacked Series made Series again."""
-    return [s for chunk in chunk_results for r in chunk
-            for s in (r.series() if isinstance(r, _pandas.StackedRows) else (r,))]
+    """The per-unit results of the chunks, in order, with stacked Series made Series again
+    (a chunk's Series results travel as its one :class:`~pdpar._pandas.StackedRows`)."""
+    out: list[Any] = []
+    for chunk in chunk_results:
+        if len(chunk) == 1 and isinstance(chunk[0], _pandas.StackedRows):
+            out.extend(chunk[0].series())
+        else:
+            out.extend(chunk)
+    return out
 
 
 def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,

@@ -502,7 +502,8 @@ def decided(plan: Plan) -> Plan:
     """Record ``plan`` as the last plan of this thread (or task); when only the plan was asked
     for, end the call here (:class:`Planned`). Logged at DEBUG level."""
     _last_plan.set(plan)
-    logger.debug("%s", plan.explain())
+    if logger.isEnabledFor(logging.DEBUG):  # explain() formats text: only when logged
+        logger.debug("%s", plan.explain())
     if _planning.get():
         raise Planned(plan)
     return plan

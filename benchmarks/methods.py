@@ -75,12 +75,12 @@ class PandasNumba(Method):
     package = "numba"
 
     def supports(self, op: Op) -> str | None:
-        if isinstance(op, RowApply) and op.raw:
+        if isinstance(op, RowApply):
             return None
-        return "pandas' numba engine needs a raw row apply"
+        return "pandas' numba engine does not run this kind of call"
 
     def row_apply(self, op: RowApply, df: pd.DataFrame) -> Any:
-        return df.apply(op.fn, axis=1, raw=True, engine="numba")
+        return df.apply(op.fn, axis=1, raw=op.raw, engine="numba")
 
 
 class NumpyVectorized(Method):
@@ -90,11 +90,15 @@ class NumpyVectorized(Method):
     package = "numpy"
 
     def supports(self, op: Op) -> str | None:
-        if isinstance(op, RowApply) and op.vectorized is not None:
+        if isinstance(op, (RowApply, GroupApply)) and op.vectorized is not None:
             return None
         return "no hand-vectorized version of this function"
 
     def row_apply(self, op: RowApply, df: pd.DataFrame) -> Any:
+        assert op.vectorized is not None
+        return op.vectorized(df)
+
+    def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         assert op.vectorized is not None
         return op.vectorized(df)
 
@@ -143,7 +147,8 @@ class JoblibRecipe(Method):
 
 
 class Pdpar(Method):
-    """``obj.par(**options)``; ``jit=True`` reports n/a while pdpar raises JitError."""
+    """``obj.par(**options)``; with ``jit=True``, a JitError (numba cannot compile the
+    function) is reported as n/a."""
 
     role = "pdpar"
     package = "pdpar"
@@ -153,8 +158,6 @@ class Pdpar(Method):
         self.options = options
 
     def supports(self, op: Op) -> str | None:
-        if self.options.get("jit") and not (isinstance(op, RowApply) and op.raw):
-            return "pdpar's jit path is for raw row applies"
         return super().supports(op)
 
     def prepare(self) -> None:
@@ -312,7 +315,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Pdpar("pdpar processes", backend="processes"),
     Pdpar("pdpar threads", backend="threads"),
     Pdpar("pdpar threads (32)", backend="threads", n_jobs=32),
-    Pdpar("pdpar jit", backend="processes", jit=True),
+    Pdpar("pdpar jit", jit=True),
     Pandarallel("pandarallel"),
     Mapply("mapply"),
     ParallelPandas("parallel-pandas"),

@@ -74,6 +74,23 @@ def raw_row_vectorized(df: pd.DataFrame) -> pd.Series:
     return pd.Series(a[:, 0] * a[:, 1] - a[:, 2] / (1 + np.abs(a[:, 3])), index=df.index)
 
 
+def named_row(row: pd.Series) -> float:
+    """W5b: W5's arithmetic on named fields (``row["c0"]``, ``row.c1``)."""
+    return row["c0"] * row.c1 - row["c2"] / (1 + abs(row.c3))
+
+
+def group_spread(group: pd.DataFrame) -> float:
+    """W5c: a numeric function of a group's columns: the largest x*y less the smallest y."""
+    return (group["x"] * group.y).max() - group["y"].min()
+
+
+def group_spread_vectorized(df: pd.DataFrame) -> pd.Series:
+    """W5c by hand in pandas: the same values from whole-column groupby reductions."""
+    grouped = df.groupby("g")
+    out = (df["x"] * df["y"]).groupby(df["g"]).max() - grouped["y"].min()
+    return out.rename(None)
+
+
 def wide_row(r: np.ndarray) -> float:
     """W6: a short numeric reduction over a wide raw row."""
     return float(r[:16].sum() * r[16] - r[17:24].max())
@@ -111,6 +128,7 @@ class GroupApply:
 
     key: str
     fn: Callable[..., Any]
+    vectorized: Callable[[pd.DataFrame], pd.Series] | None = None
     kind: str = "group_apply"
 
     def pandas(self, df: pd.DataFrame) -> Any:
@@ -235,6 +253,18 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
         (100_000,), (1_000_000,),
         ("pandas", "pandas numba", "numpy vectorized", "joblib", "pdpar processes",
          "pdpar jit") + PEERS,
+    ),
+    Workload(
+        "W5b", "Named-field row function: df.apply(named_row, axis=1), W5's arithmetic",
+        RowApply(named_row, vectorized=raw_row_vectorized), _plain(float_frame), "rows",
+        (100_000,), (1_000_000,),
+        ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
+    ),
+    Workload(
+        "W5c", "Numeric group function: groupby('g').apply(group_spread), 100 rows per group",
+        GroupApply("g", group_spread, vectorized=group_spread_vectorized),
+        _plain(grouped_frame), "rows", (100_000,), (1_000_000,),
+        ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
     ),
     Workload(
         "W6", "Peak memory: df.apply(wide_row, axis=1, raw=True), 190 float64 columns",

@@ -16,7 +16,8 @@ if str(ROOT) not in sys.path:
 from benchmarks.methods import METHODS, Pdpar  # noqa: E402
 from benchmarks.workloads import WORKLOADS, assert_same  # noqa: E402
 
-TINY = {"W1": 300, "W2": 500, "W3": 2_000, "W4a": 12, "W4b": 12, "W5": 300, "W6": 60}
+TINY = {"W1": 300, "W2": 500, "W3": 2_000, "W4a": 12, "W4b": 12, "W5": 300, "W5b": 300,
+        "W5c": 2_000, "W6": 60}
 
 
 def test_every_workload_has_a_tiny_size_and_known_methods():
@@ -37,12 +38,15 @@ def test_workload_through_pdpar_equals_pandas(key, backend):
         assert_same(method.run(workload.op, data), expected)
 
 
-@pytest.mark.parametrize("name", ["numpy vectorized", "joblib"])
-def test_w5_baselines_equal_pandas(name):
-    workload = WORKLOADS["W5"]
+@pytest.mark.parametrize("key,name", [("W5", "numpy vectorized"), ("W5", "joblib"),
+                                      ("W5b", "numpy vectorized"), ("W5c", "numpy vectorized"),
+                                      ("W5", "pdpar jit"), ("W5b", "pdpar jit"),
+                                      ("W5c", "pdpar jit")])
+def test_w5_baselines_and_jit_equal_pandas(key, name):
+    workload = WORKLOADS[key]
     method = METHODS[name]
     method.prepare()
-    with workload.make_data(TINY["W5"]) as data:
+    with workload.make_data(TINY[key]) as data:
         assert_same(method.run(workload.op, data), workload.op.pandas(data))
 
 
@@ -52,5 +56,6 @@ def test_pdpar_jit_column_reports_jit_errors_as_not_available():
     method = METHODS["pdpar jit"]
     method.prepare()
     assert method.supports(WORKLOADS["W5"].op) is None
-    assert method.supports(WORKLOADS["W1"].op) is not None
     assert pdpar.JitError in method.not_available
+    with WORKLOADS["W1"].make_data(TINY["W1"]) as data, pytest.raises(pdpar.JitError):
+        method.run(WORKLOADS["W1"].op, data)  # string columns and Series methods

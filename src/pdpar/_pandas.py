@@ -350,3 +350,27 @@ def groupby_include_groups_message(gb: Any) -> str:
 
     return _apply_groupings_depr.format(type(gb).__name__, "apply")
 
+
+
+# --------------------------------------------------------------------------------------------
+# the compiled path
+
+
+def interleaved_dtype(df: pd.DataFrame) -> Any:
+    """The dtype of the one array pandas makes of a frame's rows (``df.values``)."""
+    from pandas.core.dtypes.cast import find_common_type
+
+    return find_common_type(list(df.dtypes)) if df.shape[1] else np.dtype(object)
+
+
+def wrap_mapped(s: pd.Series, values: np.ndarray, method: str) -> pd.Series:
+    """What ``s.map(func)`` (``method="map"``) or ``s.apply(func)`` returns for the array of
+    the function's results."""
+    return s._constructor(values, index=s.index, copy=False).__finalize__(s, method=method)
+
+
+def wrap_frame_map(df: pd.DataFrame, columns: list[np.ndarray]) -> pd.DataFrame:
+    """What ``df.map(func)`` returns for the arrays of each column's results."""
+    out = pd.DataFrame(dict(enumerate(columns)), index=df.index, copy=False)
+    out.columns = df.columns
+    return out.__finalize__(df, method="apply").__finalize__(df, method="map")

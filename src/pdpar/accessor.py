@@ -19,7 +19,7 @@ from ._reentry import entered
 from ._warnings import attributed_to_caller
 from .kinds import elements, frame, groups
 from .options import Options, current_options
-from .planner import Plan, Planned, planning
+from .planner import Plan, Planned, call_notes, planning
 
 __all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "PlanOf"]
 
@@ -129,7 +129,7 @@ class _Par:
              args: tuple, kwargs: dict[str, Any]) -> Any:
         options = self.options
         arguments = bind(self._obj, args, kwargs)
-        with entered(), attributed_to_caller(), _broadcasting(options) as wrap:
+        with entered(), call_notes(), attributed_to_caller(), _broadcasting(options) as wrap:
             if wrap is not None:
                 args, kwargs = _with_function(arguments, args, kwargs, wrap)
                 arguments = bind(self._obj, args, kwargs)
@@ -215,7 +215,7 @@ class ParGroupBy:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""
         options = current_options().replace(**self._overrides)
         include_groups = kwargs.pop("include_groups", groups.NOT_GIVEN)
-        with entered(), attributed_to_caller(), _broadcasting(options) as wrap:
+        with entered(), call_notes(), attributed_to_caller(), _broadcasting(options) as wrap:
             if wrap is not None:
                 func = wrap(func)
             return groups.apply_groups(self._groupby, func, args, kwargs, include_groups,

@@ -44,13 +44,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cpus import usable_cpu_count
-from .errors import JitError
 from .options import Options
 
 __all__ = ["Plan", "Measurement", "Sample", "measured", "plan_call", "next_probe",
            "size_chunks", "estimate", "choose", "usable_cpu_count", "resolve_n_jobs", "decided",
-           "last_plan",
-           "planning", "Planned"]
+           "last_plan", "planning", "Planned", "call_notes", "jit_declined", "jit_pays",
+           "jit_bounds", "jit_probe", "jit_threads"]
 
 logger = logging.getLogger("pdpar")
 
@@ -196,6 +195,10 @@ class Plan:
     ``measurement``); ``bounds`` are the chunks that follow them, None until they are sized.
     ``estimates`` are the estimated seconds of the rest of the call per backend, when the
     automatic backend chose among them. ``chunksize`` is the caller's chunk size, if any.
+    ``backend`` is ``"jit"`` when the function runs compiled by numba, on threads of the
+    calling process; ``compile_seconds`` is what compiling took in this call (0 when the
+    function was compiled before). ``jit`` says why a call that asked for ``jit="auto"`` was
+    not compiled.
     """
 
     kind: str
@@ -209,6 +212,8 @@ class Plan:
     measurement: Measurement | None = None
     estimates: tuple[tuple[str, float], ...] = ()
     chunksize: int | None = None
+    compile_seconds: float | None = None
+    jit: str | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -241,9 +246,17 @@ class Plan:
         if self.estimates:
             lines.append("estimated time for the rest: " + ", ".join(
                 f"{name} {_seconds(seconds)}" for name, seconds in self.estimates))
-        if self.probed:
+        if self.compile_seconds is not None:
+            lines.append(f"compiling took {_seconds(self.compile_seconds)}"
+                         + (" (compiled before)" if not self.compile_seconds else ""))
+        if self.probed and self.backend == "jit":
+            lines.append(f"the first {_singular(self.kind)} ran through pandas, to check the "
+                         "compiled function against it; its result is part of the result")
+        elif self.probed:
             lines.append(f"the first {self.probed} {self.kind} ran in the calling process "
                          "while measuring; their results are part of the result")
+        if self.jit:
+            lines.append(f"not compiled: {self.jit}")
         return "\n".join(lines)
 
 
@@ -308,9 +321,6 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
     The plan's ``bounds`` are None when the chunks are to be sized by measurement, and its
     backend is still ``"auto"`` when the choice waits for that measurement (:func:`choose`).
     """
-    if options.jit is True:
-        raise JitError("jit=True: the numba path is not available in this version of pdpar; "
-                       "use jit=False or jit='auto' (which runs the Python path)")
     backend = options.backend
     n_jobs = resolve_n_jobs(options.n_jobs)
     if backend == "auto":
@@ -484,6 +494,8 @@ _last_plan: contextvars.ContextVar[Plan | None] = contextvars.ContextVar("pdpar_
                                                                         default=None)
 _planning: contextvars.ContextVar[bool] = contextvars.ContextVar("pdpar_planning",
                                                                  default=False)
+_jit_note: contextvars.ContextVar[str | None] = contextvars.ContextVar("pdpar_jit_note",
+                                                                       default=None)
 
 
 class Planned(BaseException):
@@ -501,6 +513,9 @@ class Planned(BaseException):
 def decided(plan: Plan) -> Plan:
     """Record ``plan`` as the last plan of this thread (or task); when only the plan was asked
     for, end the call here (:class:`Planned`). Logged at DEBUG level."""
+    note = _jit_note.get()
+    if note and plan.backend != "jit":
+        plan = dataclasses.replace(plan, jit=note)
     _last_plan.set(plan)
     if logger.isEnabledFor(logging.DEBUG):  # explain() formats text: only when logged
         logger.debug("%s", plan.explain())
@@ -518,6 +533,105 @@ def last_plan() -> Plan | None:
     Plan(3 elements: plain pandas in the calling process; str functions go to pandas directly)
     """
     return _last_plan.get()
+
+
+@contextlib.contextmanager
+def call_notes() -> Iterator[None]:
+    """A pdpar call: notes made during it (:func:`jit_declined`) end with it."""
+    token = _jit_note.set(None)
+    try:
+        yield
+    finally:
+        _jit_note.reset(token)
+
+
+def jit_declined(reason: str) -> None:
+    """Note, for this call's plan, why the function was not compiled."""
+    _jit_note.set(reason)
+
+
+#: Seconds per unit pandas spends in its own loop around a trivial function, serially, here:
+#: the least the Python path of a call can cost (raw rows, named rows, elements, groups).
+PYTHON_UNIT_SECONDS = {"raw rows": 2.5e-6, "rows": 7e-6, "columns": 7e-6, "elements": 0.25e-6,
+                       "groups": 12e-6}
+
+#: Compiling a new function and its loop (measured here: 0.2-0.5 s), and importing numba the
+#: first time (0.5 s more).
+COMPILE_SECONDS = 0.4
+NUMBA_IMPORT_SECONDS = 0.5
+
+#: Fewest units per chunk of a compiled loop: compiled units take nanoseconds, a chunk's
+#: dispatch to a thread tens of microseconds.
+JIT_MIN_CHUNK_UNITS = 4096
+
+
+def jit_pays(kind: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
+    """Why ``jit="auto"`` should not compile this call (None: compile it).
+
+    A function compiled before costs nothing more to compile, so it runs compiled. A new one
+    is compiled when the least the Python path could take (pandas' own loop around a trivial
+    function, on every worker) is more than compiling it would.
+    """
+    if cached:
+        return None
+    import sys
+
+    compile_seconds = COMPILE_SECONDS + (0 if "numba" in sys.modules else NUMBA_IMPORT_SECONDS)
+    least = n_units * PYTHON_UNIT_SECONDS[kind] / max(1, n_jobs)
+    if least < compile_seconds:
+        return (f"too few {kind.split()[-1]} to pay for compiling: the Python path takes at "
+                f"least {_seconds(least)}, compiling about {_seconds(compile_seconds)}")
+    return None
+
+
+#: Units (rows, for groups) of a compiled loop timed in the caller before the rest is shared
+#: out, and the least work left for which threads pay (below it, one thread finishes: a
+#: compiled loop that only streams through memory gains nothing from a second thread here).
+JIT_PROBE_UNITS = 4096
+JIT_THREADS_SECONDS = 0.02
+
+
+def jit_probe(first: int, stop: int, weights: np.ndarray | None = None) -> int:
+    """Where the timed first units of a compiled loop over ``[first, stop)`` end."""
+    if weights is None:
+        return min(stop, first + JIT_PROBE_UNITS)
+    cum = np.cumsum(weights[first:stop])
+    return first + min(stop - first, int(np.searchsorted(cum, JIT_PROBE_UNITS)) + 1)
+
+
+def jit_threads(n_jobs: int, timed_units: int, seconds: float, rest_units: int) -> tuple[int, str]:
+    """Threads for the rest of a compiled loop, and why, from the time its first units took."""
+    if n_jobs == 1:
+        return 1, "compiled with numba; one thread, in the calling process"
+    if not timed_units:
+        return n_jobs, f"compiled with numba; chunks run on {n_jobs} threads of the calling process"
+    rest = seconds / timed_units * rest_units
+    if rest < JIT_THREADS_SECONDS:
+        return 1, (f"compiled with numba; the rest is estimated at {_seconds(rest)}, too "
+                   "little for threads to pay: one thread, in the calling process")
+    return n_jobs, (f"compiled with numba; the rest is estimated at {_seconds(rest)}: chunks "
+                    f"run on {n_jobs} threads of the calling process")
+
+
+def jit_bounds(first: int, stop: int, n_jobs: int, chunksize: int | None,
+               weights: np.ndarray | None = None) -> tuple[tuple[int, int], ...]:
+    """The chunks of a compiled loop over units ``[first, stop)``: the caller's chunk size,
+    else :data:`CHUNKS_PER_WORKER` per thread, of at least :data:`JIT_MIN_CHUNK_UNITS`
+    units (rows, for groups)."""
+    n = stop - first
+    if n <= 0:
+        return ()
+    if chunksize is not None:
+        return tuple((first + a, first + b) for a, b in even_bounds(n, chunksize))
+    total = float(np.sum(weights[first:stop])) if weights is not None else float(n)
+    n_chunks = max(1, min(n_jobs * CHUNKS_PER_WORKER, int(total // JIT_MIN_CHUNK_UNITS)))
+    if n_jobs == 1:
+        n_chunks = 1
+    if weights is not None:
+        return tuple((first + a, first + b)
+                     for a, b in weighted_bounds(weights[first:stop], n_chunks))
+    size = -(-n // n_chunks)
+    return tuple((first + a, first + b) for a, b in even_bounds(n, size))
 
 
 @contextlib.contextmanager

@@ -25,7 +25,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, plan_call
-from . import Probed, call_with, direct, execute, nbytes, replay
+from . import Probed, call_with, compiled, direct, execute, nbytes, replay
 
 __all__ = ["map_series", "apply_series", "map_frame"]
 
@@ -70,15 +70,23 @@ def map_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
               or _per_element([s.dtype]))
     if reason:
         return direct("elements", len(s), reason, pandas_map)
+
+    def call(f: Any) -> pd.Series:
+        return _pandas.Series_map(s, f, na_action=na_action)
+
+    if options.jit:
+        outcome = compiled.map_series(s, func, na_action, (), kwargs, "map", options)
+        if isinstance(outcome, compiled.Mismatch):  # pandas finishes, after the first
+            return replay(call, outcome.results,
+                          then=functools.partial(func, **kwargs) if kwargs else func)
+        if outcome is not None:
+            return outcome
     plan = plan_call("elements", len(s), options)
     if plan.direct:
         return direct("elements", len(s), plan.reason, pandas_map)
     if kwargs:
         func = functools.partial(func, **kwargs)
     results = _run_series(s, func, plan, options, "map", na_action)
-
-    def call(f: Any) -> pd.Series:
-        return _pandas.Series_map(s, f, na_action=na_action)
 
     if isinstance(results, Probed):
         return replay(call, _flat(results.chunks), then=func)
@@ -105,6 +113,13 @@ def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
               or _per_element([s.dtype]))
     if reason:
         return direct("elements", len(s), reason, pandas_apply)
+    if options.jit:
+        outcome = compiled.map_series(s, func, None, args, kwargs, "apply", options)
+        if isinstance(outcome, compiled.Mismatch):  # pandas finishes, after the first
+            return replay(lambda standin: _pandas.Series_apply(s, standin, args=args, **kwargs),
+                          outcome.results, then=func, more_arguments=bool(args or kwargs))
+        if outcome is not None:
+            return outcome
     plan = plan_call("elements", len(s), options)
     if plan.direct:
         return direct("elements", len(s), plan.reason, pandas_apply)
@@ -138,6 +153,22 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
               or _per_element(df.dtypes))
     if reason:
         return direct("elements", df.size, reason, pandas_map)
+
+    def call(f: Any) -> pd.DataFrame:
+        return _pandas.DataFrame_map(df, f, na_action=na_action)
+
+    if options.jit:
+        if kwargs:
+            compiled.declined(options, "jit passes no keyword arguments to the function")
+            outcome = None
+        else:
+            outcome = compiled.map_frame(df, func, na_action, options)
+        if kwargs:
+            func = functools.partial(func, **kwargs)
+        if isinstance(outcome, compiled.Mismatch):  # pandas finishes, after the first
+            return replay(call, outcome.results, then=func)
+        if outcome is not None:
+            return outcome
     plan = plan_call("elements", df.size, options)
     if plan.direct:
         return direct("elements", df.size, plan.reason, pandas_map)
@@ -156,9 +187,6 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
 
     results = execute(record_frame_map_chunk, make_payload, plan, options, df.size,
                       nbytes=nbytes(source))
-
-    def call(f: Any) -> pd.DataFrame:
-        return _pandas.DataFrame_map(df, f, na_action=na_action)
 
     if isinstance(results, Probed):
         return replay(call, _flat(results.chunks), then=func)

@@ -24,7 +24,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, decided, plan_call
-from . import Probed, direct, execute, nbytes, replay, share_indexes
+from . import Probed, compiled, direct, execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_frame"]
 
@@ -62,16 +62,23 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
         return direct(kind, len(labels), "pandas broadcasts by label, and the labels repeat",
                       pandas_apply)
 
-    plan = plan_call(kind, len(labels), options)
-    if plan.direct:
-        return direct(kind, len(labels), plan.reason, pandas_apply)
-
     def call(standin: Any) -> Any:
         return _pandas.DataFrame_apply(df, standin, axis=axis, raw=raw,
                                        result_type=result_type, args=args, **kwargs)
 
-    if raw and not broadcast:  # broadcast always passes Series, even with raw=True
+    if options.jit and not raw and not broadcast:
+        outcome = _compiled_rows(df, func, axis, result_type, args, kwargs, options)
+        if isinstance(outcome, compiled.Mismatch):  # pandas finishes, from the second row
+            return replay(call, outcome.results, then=func,
+                          more_arguments=bool(args or kwargs))
+        if outcome is not None:
+            return outcome
+    plan = plan_call(kind, len(labels), options)
+    if raw and not broadcast and (options.jit or not plan.direct):
+        # broadcast always passes Series, even with raw=True
         return _apply_raw(df, op, func, axis, args, kwargs, plan, options, call)
+    if plan.direct:
+        return direct(kind, len(labels), plan.reason, pandas_apply)
 
     def make_payload(span: ChunkSpan) -> tuple:
         start, stop = span.start, span.stop
@@ -87,6 +94,15 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
     if broadcast:
         return replay(call, results)
     return _pandas.wrap_frame_results(op, dict(enumerate(results)))
+
+
+def _compiled_rows(df: pd.DataFrame, func: Any, axis: int, result_type: Any, args: tuple,
+                   kwargs: dict[str, Any], options: Options) -> Any:
+    if axis != 1:
+        compiled.declined(options, "jit compiles functions of rows (axis=1) or of raw columns "
+                          "(raw=True); axis=0 passes each column as a Series")
+        return None
+    return compiled.named_rows(df, func, result_type, args, kwargs, options)
 
 
 def _unstacked(chunk_results: list[list[Any]]) -> list[Any]:
@@ -125,6 +141,18 @@ def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
     first = np.asanyarray(_pandas.raw_result(head[0]))
     filled = type(first) is np.ndarray
     template = (first.dtype, first.shape) if filled else None
+    if options.jit and n > 1:
+        if filled:
+            full = compiled.raw_rows(values if axis == 1 else values.T, first, func, args,
+                                     kwargs, plan.kind, labels, options)
+        else:
+            compiled.declined(options, "the function returns something other than numbers "
+                              "or arrays of numbers")
+            full = None
+        if full is not None:
+            if axis == 0 and first.ndim:
+                full = np.moveaxis(full, 0, -1)
+            return _pandas.wrap_raw_results(op, full)
     rest = plan_call(plan.kind, n - 1, options) if n > 1 else None
     if rest is not None and rest.direct:  # too few units left for a pool
         decided(dataclasses.replace(rest, n_units=n, probed=1))

@@ -23,7 +23,7 @@ from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
 from ..planner import Plan, plan_call
-from . import Probed, call_with, direct, execute, nbytes, replay, share_indexes
+from . import Probed, call_with, compiled, direct, execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_groups", "NOT_GIVEN"]
 
@@ -55,6 +55,13 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
         include_groups = not _pandas.PANDAS_3  # pandas' default
     if include_groups and _pandas.PANDAS_3:
         return direct("groups", ngroups, "include_groups=True: pandas 3 raises", pandas_apply)
+    if options.jit:
+        outcome = _compiled(gb, func, args, kwargs, include_groups, options)
+        if isinstance(outcome, compiled.Mismatch):  # pandas finishes, from the second group
+            return replay(pandas_apply, outcome.results, then=func,
+                          more_arguments=bool(args or kwargs))
+        if outcome is not None:
+            return outcome
     plan = plan_call("groups", ngroups, options)
     if plan.direct:
         return direct("groups", ngroups, plan.reason, pandas_apply)
@@ -80,6 +87,29 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
                    for s in (v.series() if isinstance(v, _pandas.StackedRows) else (v,))]
         return replay(pandas_apply, results, then=func, more_arguments=bool(args or kwargs))
     return result
+
+
+def _compiled(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any], include_groups: bool,
+              options: Options) -> Any:
+    data = _pandas.group_data(gb, False)
+    if include_groups and _pandas.group_data(gb, True) is not data:
+        compiled.declined(options, "with include_groups=True the function also gets the "
+                          "grouping columns; jit needs include_groups=False")
+        return None
+    split = _pandas.split_groups(gb, data)
+
+    def run_first() -> Any:
+        group = _pandas.group_slice(split.sorted_data, int(split.starts[0]),
+                                    int(split.ends[0]))
+        object.__setattr__(group, "name", split.keys[0])
+        try:
+            return func(group, *args, **kwargs)
+        except Exception as exc:
+            add_label_note(exc, "group", split.keys[0],
+                           ChunkSpan(0, None, "groups", 0, 1))
+            raise
+
+    return compiled.apply_groups(gb, data, split, func, args, kwargs, run_first, options)
 
 
 def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series, plan: Plan,

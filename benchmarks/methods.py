@@ -79,6 +79,11 @@ class PandasNumba(Method):
             return None
         return "pandas' numba engine does not run this kind of call"
 
+    def prepare(self) -> None:
+        from numba.core.errors import TypingError
+
+        self.not_available = (TypingError,)  # a function numba cannot compile
+
     def row_apply(self, op: RowApply, df: pd.DataFrame) -> Any:
         return df.apply(op.fn, axis=1, raw=op.raw, engine="numba")
 

@@ -284,9 +284,11 @@ def selected_workloads(only: str | None) -> list[Workload]:
     if not only:
         return list(WORKLOADS.values())
     keys = [k.strip().upper() for k in only.split(",") if k.strip()]
-    chosen = [w for w in WORKLOADS.values() if w.key in keys or w.key.rstrip("ab") in keys]
-    unknown = [k for k in keys if not any(w.key == k or w.key.rstrip("ab") == k
-                                          for w in WORKLOADS.values())]
+    def names(w: Workload) -> set[str]:  # "W5b" is selected by "W5b" and by "W5"
+        return {w.key.upper(), w.key.upper().rstrip("ABCDEFGH")}
+
+    chosen = [w for w in WORKLOADS.values() if names(w) & set(keys)]
+    unknown = [k for k in keys if not any(k in names(w) for w in WORKLOADS.values())]
     if unknown:
         raise SystemExit(f"unknown workload(s): {', '.join(unknown)}; "
                          f"known: {', '.join(WORKLOADS)}")

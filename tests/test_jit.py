@@ -444,3 +444,22 @@ def test_math_functions_compile():
     s = pd.Series(np.linspace(0.1, 3, N))
     func = lambda x: math.log(x) + math.sqrt(x)  # noqa: E731
     assert_same(s.par(jit=True).map(func), s.map(func))
+
+
+def too_big(row):
+    if row["a"] > 5:
+        raise ValueError("a is too big")
+    return row.b
+
+
+def test_an_exception_on_the_first_unit_is_pandas_own_with_its_label():
+    df = numbers(n=1000)
+    df.iloc[0, 0] = 10.0
+    with pytest.raises(ValueError, match="too big") as got:
+        df.par(jit=True).apply(too_big, axis=1)
+    assert any("labelled 0" in note for note in got.value.__notes__)
+    df.iloc[0, 0] = 0.0
+    df.iloc[700, 0] = 10.0  # raised by the compiled function, in a chunk
+    with pytest.raises(ValueError, match="too big") as got:
+        df.par(jit=True).apply(too_big, axis=1)
+    assert any("labelled 700" in note for note in got.value.__notes__)

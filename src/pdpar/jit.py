@@ -28,7 +28,7 @@ import numpy as np
 from .errors import JitError
 
 __all__ = ["Compiled", "compile_function", "is_cached", "result_spec", "ResultSpec",
-           "prepare_loop", "used_names", "attribute_names", "numba_reason"]
+           "prepare_loop", "value_on", "used_names", "attribute_names", "numba_reason"]
 
 #: The loops: over units (rows, elements), or over groups (slices of rows sorted by group).
 #: "scalar" loops store one value per unit; "vector" loops a fixed-length row of values.
@@ -161,10 +161,10 @@ class ResultSpec:
         return "scalar" if self.length is None else "vector"
 
 
-def result_spec(compiled: Compiled, unit: Any, args: tuple) -> tuple[ResultSpec, Any]:
-    """Compile for the types of ``unit`` and ``args``; what the function returns, and its value
-    on ``unit``. Raises JitError with numba's reason when it cannot compile; an exception the
-    function raises on ``unit`` propagates as it is."""
+def result_spec(compiled: Compiled, unit: Any, args: tuple) -> ResultSpec:
+    """Compile for the types of ``unit`` and ``args``, without running anything; what the
+    function returns (an array's length is -1: known once it runs, :func:`value_on`).
+    Raises JitError with numba's reason when it cannot compile."""
     import numba
     from numba.np.numpy_support import as_dtype
 
@@ -194,6 +194,12 @@ def result_spec(compiled: Compiled, unit: Any, args: tuple) -> tuple[ResultSpec,
     if spec is None:
         raise JitError(f"{_name(compiled.func)} returns {returned} when compiled; jit needs "
                        "a number, or a fixed-length array or tuple of numbers")
+    return spec
+
+
+def value_on(compiled: Compiled, spec: ResultSpec, unit: Any,
+             args: tuple) -> tuple[ResultSpec, Any]:
+    """The compiled function's result on ``unit``, and ``spec`` with an array's length."""
     value = compiled.dispatcher(unit, *args)
     if spec.length == -1:
         spec = ResultSpec(spec.dtype, len(value))

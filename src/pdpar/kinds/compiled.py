@@ -231,7 +231,8 @@ def raw_rows(units: np.ndarray, first: np.ndarray, func: Any, args: tuple,
                            "biufc" else "the function returns arrays of more than one axis")
         compiled = _compile(options, "raw rows", n, f, "numpy")
         before = compiled.seconds
-        spec, value = jit.result_spec(compiled, units[0], extra)
+        spec, value = jit.value_on(compiled, jit.result_spec(compiled, units[0], extra),
+                                   units[0], extra)
         # the same dtype, not one numpy would cast: numba promotes a Python number with a
         # float32 to float64, where numpy keeps float32, and the last bits would differ
         if spec.dtype != first.dtype or (spec.length is None) != (first.ndim == 0) \
@@ -343,13 +344,14 @@ def named_rows(df: pd.DataFrame, func: Any, result_type: Any, args: tuple,
         rec = _record(columns, n)
         compiled = _compile(options, "rows", n, f, "numpy" if numeric_rows else "python")
         before = compiled.seconds
-        spec, value = jit.result_spec(compiled, rec[0], extra)
+        spec = jit.result_spec(compiled, rec[0], extra)
         try:
             head = _pandas.DataFrame_apply(df.iloc[:1], f, axis=1, result_type=result_type,
                                            args=args)
         except Exception as exc:
             add_label_note(exc, "row", df.index[0], ChunkSpan(0, None, "rows", 0, 1))
             raise
+        spec, value = jit.value_on(compiled, spec, rec[0], extra)
         if spec.length is None:
             if not isinstance(head, pd.Series) or head.dtype != spec.dtype \
                     or not _same(value, head.iloc[0], spec.dtype):
@@ -428,7 +430,7 @@ def map_series(s: pd.Series, func: Any, na_action: Any, args: tuple, kwargs: dic
             raise Declined("every element is missing")
         compiled = _compile(options, "elements", n, f, "python")
         before = compiled.seconds
-        spec, value = jit.result_spec(compiled, values[first], extra)
+        spec = jit.result_spec(compiled, values[first], extra)
         if spec.length is not None:
             raise Declined("the function returns a sequence; jit maps elements to numbers")
         piece = s.iloc[first:first + 1]
@@ -439,6 +441,7 @@ def map_series(s: pd.Series, func: Any, na_action: Any, args: tuple, kwargs: dic
             add_label_note(exc, "element", s.index[first], ChunkSpan(0, None, "elements",
                                                                      first, first + 1))
             raise
+        spec, value = jit.value_on(compiled, spec, values[first], extra)
         if head.dtype != spec.dtype or not _same(value, head.iloc[0], spec.dtype):
             raise _Disagree([head.iloc[0]])
         dtype = spec.dtype
@@ -470,23 +473,24 @@ def map_frame(df: pd.DataFrame, func: Any, na_action: Any, options: Options) -> 
             raise Declined("the first element is missing")
         compiled = _compile(options, "elements", df.size, f, "python")
         before = compiled.seconds
-        specs: list[tuple[jit.ResultSpec, Any] | None] = []
+        specs: list[jit.ResultSpec | None] = []
         for values, skip in zip(columns, skips):
             at = int(np.argmin(skip)) if skip.size else 0
             if skip.size and skip[at]:
                 specs.append(None)
                 continue
-            spec, value = jit.result_spec(compiled, values[at], ())
+            spec = jit.result_spec(compiled, values[at], ())
             if spec.length is not None:
                 raise Declined("the function returns a sequence; jit maps elements to numbers")
-            specs.append((spec, value))
+            specs.append(spec)
         try:
             head = _pandas.DataFrame_map(df.iloc[:1, :1], f, na_action=na_action)
         except Exception as exc:
             add_label_note(exc, f"element in column {df.columns[0]!r} of the row",
                            df.index[0], ChunkSpan(0, None, "elements", 0, 1))
             raise
-        spec0, value0 = specs[0]  # type: ignore[misc]
+        assert specs[0] is not None
+        spec0, value0 = jit.value_on(compiled, specs[0], columns[0][0], ())
         if head.dtypes.iloc[0] != spec0.dtype or not _same(value0, head.iat[0, 0],
                                                              spec0.dtype):
             raise _Disagree([head.iat[0, 0]])
@@ -495,7 +499,7 @@ def map_frame(df: pd.DataFrame, func: Any, na_action: Any, options: Options) -> 
             if found is None:  # every element missing and left out: pandas keeps them
                 outs.append(np.full(n_rows, np.nan))
                 continue
-            dtype = found[0].dtype
+            dtype = found.dtype
             if dtype not in (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_),
                              np.dtype(np.complex128)):
                 raise Declined(f"the function returns {dtype}; pandas would infer another "
@@ -554,8 +558,9 @@ def apply_groups(gb: Any, data: pd.DataFrame | pd.Series, split: _pandas.GroupSp
         ends = np.ascontiguousarray(split.ends, dtype=np.int64)
         compiled = _compile(options, "groups", ngroups, f, "numpy")
         before = compiled.seconds
-        spec, value = jit.result_spec(compiled, units[starts[0]:ends[0]], extra)
+        spec = jit.result_spec(compiled, units[starts[0]:ends[0]], extra)
         first = run_first()
+        spec, value = jit.value_on(compiled, spec, units[starts[0]:ends[0]], extra)
         expected = np.asarray(first) if isinstance(first, (np.ndarray, np.generic, int,
                                                            float, bool, complex)) else None
         if expected is None or expected.dtype != spec.dtype \

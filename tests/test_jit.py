@@ -463,3 +463,16 @@ def test_an_exception_on_the_first_unit_is_pandas_own_with_its_label():
     with pytest.raises(ValueError, match="too big") as got:
         df.par(jit=True).apply(too_big, axis=1)
     assert any("labelled 700" in note for note in got.value.__notes__)
+
+
+def test_frame_map_leaving_out_missing_values_from_the_first_on():
+    df = numbers(n=2000)
+    df.iloc[:5, 0] = np.nan
+    df["b"] = np.nan
+    df.iloc[3, 2] = np.nan
+    got = df.par(jit=True).map(twice_plus_one, na_action="ignore")
+    assert pdpar.last_plan().backend == "jit"
+    assert_same(got, df.map(twice_plus_one, na_action="ignore"))
+    everything_missing = df[["b"]]
+    assert_same(everything_missing.par(jit="auto").map(twice_plus_one, na_action="ignore"),
+                everything_missing.map(twice_plus_one, na_action="ignore"))

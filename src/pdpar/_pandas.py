@@ -210,6 +210,8 @@ def link_identical_indexes(results: Sequence[Any]) -> None:
     identical index the first one's token makes those comparisons instant; the indexes are
     identical in values, dtype, names and type, so nothing else changes.
     """
+    if not any(issubclass(kind, (pd.Series, StackedRows)) for kind in set(map(type, results))):
+        return  # scalar results: nothing to link (the set is made at C speed)
     first: pd.Index | None = None
     seen: pd.Index | None = None
     for result in results:

@@ -469,13 +469,17 @@ def map_frame(df: pd.DataFrame, func: Any, na_action: Any, options: Options) -> 
         columns = [_element_values(df.iloc[:, j]) for j in range(n_columns)]
         skips = [np.isnan(v) if na_action == "ignore" and v.dtype.kind in "fc"
                  else np.zeros(0, np.bool_) for v in columns]
-        if skips[0].size and skips[0][0]:
-            raise Declined("the first element is missing")
+        # the first element pandas passes to the function: the first one not left out
+        starts = [int(np.argmin(skip)) if skip.size else 0 for skip in skips]
+        j0 = next((j for j, (skip, at) in enumerate(zip(skips, starts))
+                   if not (skip.size and skip[at])), None)
+        if j0 is None:
+            raise Declined("every element is missing")
+        at0 = starts[j0]
         compiled = _compile(options, "elements", df.size, f, "python")
         before = compiled.seconds
         specs: list[jit.ResultSpec | None] = []
-        for values, skip in zip(columns, skips):
-            at = int(np.argmin(skip)) if skip.size else 0
+        for values, skip, at in zip(columns, skips, starts):
             if skip.size and skip[at]:
                 specs.append(None)
                 continue
@@ -484,13 +488,15 @@ def map_frame(df: pd.DataFrame, func: Any, na_action: Any, options: Options) -> 
                 raise Declined("the function returns a sequence; jit maps elements to numbers")
             specs.append(spec)
         try:
-            head = _pandas.DataFrame_map(df.iloc[:1, :1], f, na_action=na_action)
+            head = _pandas.DataFrame_map(df.iloc[at0:at0 + 1, j0:j0 + 1], f,
+                                         na_action=na_action)
         except Exception as exc:
-            add_label_note(exc, f"element in column {df.columns[0]!r} of the row",
-                           df.index[0], ChunkSpan(0, None, "elements", 0, 1))
+            add_label_note(exc, f"element in column {df.columns[j0]!r} of the row",
+                           df.index[at0], ChunkSpan(0, None, "elements", 0, 1))
             raise
-        assert specs[0] is not None
-        spec0, value0 = jit.value_on(compiled, specs[0], columns[0][0], ())
+        spec0 = specs[j0]
+        assert spec0 is not None
+        spec0, value0 = jit.value_on(compiled, spec0, columns[j0][at0], ())
         if head.dtypes.iloc[0] != spec0.dtype or not _same(value0, head.iat[0, 0],
                                                              spec0.dtype):
             raise _Disagree([head.iat[0, 0]])
@@ -510,11 +516,12 @@ def map_frame(df: pd.DataFrame, func: Any, na_action: Any, options: Options) -> 
                                    "result")
                 dtype = np.result_type(dtype, np.float64)
             outs.append(np.full(n_rows, np.nan, dtype) if skip.any() else np.empty(n_rows, dtype))
-        outs[0][0] = head.iat[0, 0]
+        outs[j0][at0] = head.iat[0, 0]
         parts = [_Part(jit.prepare_loop(compiled, "units scalar", values, skip, out, ()),
-                       (values, skip), out, (), 1 if j == 0 else 0, n_rows, df.index,
+                       (values, skip), out, (), at0 + 1 if j == j0 else 0, n_rows, df.index,
                        f"element in column {df.columns[j]!r} of the row", offset=j * n_rows)
                  for j, (values, skip, out) in enumerate(zip(columns, skips, outs))]
+        parts = parts[j0:] + parts[:j0]  # the first part is the one timed
         _run("elements", parts, df.size, 1, options, compiled.seconds - before)
         return _pandas.wrap_frame_map(df, outs)
 

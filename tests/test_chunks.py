@@ -97,9 +97,18 @@ def test_dispatch_stays_a_small_share_of_each_chunk():
     # 40 ms of work in all: the chunks would be too short to pay for their dispatch
     plan = _sized(unit_seconds=4e-8)
     assert plan.n_chunks == 2  # one per worker, never fewer
-    # 0.1 s in all: fewer than four chunks per worker, each still worth its dispatch
+    # 0.1 s in all: fewer than four chunks per worker, each still worth its dispatch (3),
+    # in whole rounds of the 2 workers: 3 equal chunks would take as long as 4
     plan = _sized(unit_seconds=1e-7)
-    assert plan.n_chunks == int(0.1 / (DISPATCH_SECONDS["processes"] / MAX_OVERHEAD)) == 3
+    assert int(0.1 / (DISPATCH_SECONDS["processes"] / MAX_OVERHEAD)) == 3
+    assert plan.n_chunks == 2
+    # 0.25 s: 8 chunks (4 per worker) are each worth their dispatch; 0.22 s: 7 are, in rounds: 6
+    plan = _sized(unit_seconds=2.5e-7)
+    assert int(0.25 / (DISPATCH_SECONDS["processes"] / MAX_OVERHEAD)) == 8
+    assert plan.n_chunks == 8
+    plan = _sized(unit_seconds=2.2e-7)
+    assert int(0.22 / (DISPATCH_SECONDS["processes"] / MAX_OVERHEAD)) == 7
+    assert plan.n_chunks == 6
 
 
 def test_chunks_are_small_enough_to_keep_memory_bounded():

@@ -479,7 +479,9 @@ def size_chunks(plan: Plan, n_units: int, measurement: Measurement, nbytes: int 
     by_overhead = math.floor(work / (dispatch / MAX_OVERHEAD)) if dispatch > 0 else rest
     by_bytes = math.ceil(rest_bytes / MAX_CHUNK_BYTES)
     n_chunks = max(CHUNKS_PER_WORKER * plan.n_jobs, by_work)
-    n_chunks = max(min(n_chunks, by_overhead), plan.n_jobs, by_bytes)
+    n_chunks = max(min(n_chunks, by_overhead), plan.n_jobs)
+    # whole rounds: 3 chunks on 2 workers take as long as 4, with 2/3 of the work in 2 rounds
+    n_chunks = max(n_chunks - n_chunks % plan.n_jobs, by_bytes)
     n_chunks = min(n_chunks, rest)
     if weights is not None:
         local = weighted_bounds(np.asarray(weights)[probed:], n_chunks)

@@ -183,7 +183,7 @@ class Result:
     method: str
     seconds: float | None = None  # best run; None when the method is not available
     speedup: float | None = None  # serial pandas' time / this time
-    ran: str = ""  # what pdpar ran (the plan's backend), for ``auto`` and ``jit``
+    ran: str = ""  # what pdpar's fastest run ran (its plan's backend)
     unavailable: str = ""  # why the method is n/a
     differs: str = ""  # how the result differed from pandas', if it did
     extra: dict[str, Any] = field(default_factory=dict)
@@ -237,18 +237,35 @@ def run_bench(scale: str = "small", workloads: Sequence[Workload] = WORKLOADS,
 
 def _run_method(workload: Workload, data: Any, size: int, method: str,
                 options: dict[str, Any], expected: Any, base: float, repeats: int) -> Result:
+    """The best of ``repeats`` runs; ``ran`` is what the plan of that run chose, and
+    ``extra["ran_each"]`` what each run chose (``auto`` may choose differently each time)."""
     result = Result(workload.key, size, method)
-    try:
-        got, seconds = _timed(lambda: workload.call(data.par(**options)), repeats)
-    except pdpar.JitError as exc:
-        result.unavailable = f"{type(exc).__name__}: {exc}"
-        return result
-    plan = pdpar.last_plan()
-    result.seconds = seconds
-    result.speedup = base / seconds if seconds > 0 else math.inf
-    result.ran = plan.backend if plan is not None else ""
-    result.differs = _difference(expected, got)
+    ran_each = []
+    for _ in range(repeats):
+        try:
+            got, seconds = _timed(lambda: workload.call(data.par(**options)), 1)
+        except pdpar.JitError as exc:
+            result.unavailable = f"{type(exc).__name__}: {exc}"
+            return result
+        plan = pdpar.last_plan()
+        ran_each.append(plan.backend if plan is not None else "")
+        if result.seconds is None or seconds < result.seconds:
+            result.seconds = seconds
+            result.ran = ran_each[-1]
+        result.differs = result.differs or _difference(expected, got)
+    assert result.seconds is not None
+    result.speedup = base / result.seconds if result.seconds > 0 else math.inf
+    result.extra["ran_each"] = ran_each
     return result
+
+
+def _ran(result: Result) -> str:
+    """What the best run ran, and what the other runs chose when it was not the same."""
+    each = result.extra.get("ran_each", [result.ran])
+    others = [ran for ran in each if ran != result.ran]
+    if not others:
+        return result.ran
+    return f"{result.ran} (also {', '.join(sorted(set(others)))}: {len(others)} of {len(each)})"
 
 
 # --- the table ----------------------------------------------------------------------------
@@ -301,7 +318,7 @@ def format_table(results: Sequence[Result], scale: str,
                         text += " DIFFERS"
                         differs.append(f"{workload.key} {size:,} {method}: {r.differs}")
                 line += f"  {text:>{cell}}"
-            lines.append(line + f"  {at['auto'].ran}")
+            lines.append(line + f"  {_ran(at['auto'])}")
     if unavailable:
         lines.append("")
         for reason, where in unavailable.items():

@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench", help="time pdpar's workloads against serial pandas at several input sizes")
     bench.add_argument("--scale", choices=list(SCALES), default="small",
                        help="input sizes: small (under a minute on 2 cores), medium (a few "
-                            "minutes), large (about half an hour)")
+                            "minutes), large (about a quarter of an hour)")
     bench.add_argument("--plot", type=Path, metavar="FILE.png",
                        help="draw the speed-up against input size (needs matplotlib)")
     args = parser.parse_args(argv)

@@ -16,9 +16,11 @@ compared by the benchmark suite of the source repository (``benchmarks/``), not 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -216,13 +218,14 @@ def run_bench(scale: str = "small", workloads: Sequence[Workload] = WORKLOADS,
     """Run every workload at the sizes of ``scale`` with serial pandas and each of
     :data:`METHODS`; return one :class:`Result` per workload, size and method.
 
-    The process pool is started once before the first measurement, as in a long-running
-    program, so the times are those of warm calls.
+    Every method first runs each workload once, untimed, on its smallest input: the process
+    pool starts and a function is compiled there, as in a long-running program, so the times
+    are those of warm calls.
     """
     repeats = SCALES[scale]
-    pd.Series(range(8)).par(backend="processes").map(abs)  # start the warm pool
     results: list[Result] = []
     for workload in workloads:
+        _warm_up(workload, workload.make_data(min(workload.sizes[scale])))
         for size in workload.sizes[scale]:
             data = workload.make_data(size)
             expected, base = _timed(functools.partial(workload.call, data), repeats)
@@ -235,6 +238,13 @@ def run_bench(scale: str = "small", workloads: Sequence[Workload] = WORKLOADS,
     return results
 
 
+def _warm_up(workload: Workload, data: Any) -> None:
+    workload.call(data)
+    for options in METHODS.values():
+        with contextlib.suppress(pdpar.JitError):  # reported when the method is timed
+            workload.call(data.par(**options))
+
+
 def _run_method(workload: Workload, data: Any, size: int, method: str,
                 options: dict[str, Any], expected: Any, base: float, repeats: int) -> Result:
     """The best of ``repeats`` runs; ``ran`` is what the plan of that run chose, and
@@ -245,7 +255,7 @@ def _run_method(workload: Workload, data: Any, size: int, method: str,
         try:
             got, seconds = _timed(lambda: workload.call(data.par(**options)), 1)
         except pdpar.JitError as exc:
-            result.unavailable = f"{type(exc).__name__}: {exc}"
+            result.unavailable = f"{type(exc).__name__}: {_one_line(str(exc))}"
             return result
         plan = pdpar.last_plan()
         ran_each.append(plan.backend if plan is not None else "")
@@ -257,6 +267,15 @@ def _run_method(workload: Workload, data: Any, size: int, method: str,
     result.speedup = base / result.seconds if result.seconds > 0 else math.inf
     result.extra["ran_each"] = ran_each
     return result
+
+
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _one_line(message: str, width: int = 200) -> str:
+    """A message on one line without terminal colour codes, cut to ``width`` characters."""
+    text = " ".join(_TERMINAL_CODES.sub("", message).split())
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _ran(result: Result) -> str:

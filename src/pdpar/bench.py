@@ -385,7 +385,7 @@ def draw_speedups(results: Sequence[Result], path: Path | str, scale: str,
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 
     shown = [w for w in workloads if any(r.workload == w.key for r in results)]
     columns = 3
@@ -403,16 +403,14 @@ def draw_speedups(results: Sequence[Result], path: Path | str, scale: str,
             if points:
                 ax.plot([p[0] for p in points], [p[1] for p in points], **style)
                 speedups += [p[1] for p in points]
-        octaves = math.log2(max(speedups) / min(speedups))
         ax.set_xscale("log")
         sizes = sorted({r.size for r in results if r.workload == workload.key})
         ax.set_xticks(sizes, [_compact(size) for size in sizes])
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_yscale("log", base=2)
-        ax.yaxis.set_major_locator(
-            LogLocator(base=2, subs=(1.0,) if octaves > 3 else (1.0, 1.5)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:.2g}x"))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_yticks(_speedup_ticks(min(speedups), max(speedups)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _times(y)))
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.set_xlabel(workload.unit)
         ax.set_ylabel("speed-up over serial pandas")
         ax.set_title(f"{workload.key}: {_short_title(workload)}", fontsize=9)
@@ -436,6 +434,22 @@ def draw_speedups(results: Sequence[Result], path: Path | str, scale: str,
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+def _speedup_ticks(low: float, high: float, most: int = 7) -> list[float]:
+    """Powers of two around ``low`` to ``high``, 1x always among them, at most about ``most``
+    of them; with 1.5 times each when the range is narrow."""
+    first, last = math.floor(math.log2(low)), math.ceil(math.log2(high))
+    step = max(1, math.ceil((last - first) / (most - 1)))
+    ticks = [2.0 ** k for k in range(first, last + 1) if k % step == 0]
+    if last - first <= 3:
+        ticks += [1.5 * 2.0 ** k for k in range(first, last)]
+    # ticks beyond the data would stretch the axis
+    return sorted(t for t in ticks if low / 1.25 <= t <= high * 1.25 or t == 1.0)
+
+
+def _times(value: float) -> str:
+    return f"{value:.0f}x" if value >= 10 else f"{value:.2g}x"
 
 
 def _compact(number: int) -> str:

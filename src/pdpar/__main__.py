@@ -1,4 +1,5 @@
-"""``python -m pdpar demo``: pdpar against plain pandas on generated data.
+"""``python -m pdpar demo``: pdpar against plain pandas on generated data
+(``python -m pdpar bench``: pdpar's workloads at several sizes, see :mod:`pdpar.bench`).
 
 Three feature-engineering workloads run once with plain pandas and once through pdpar: a
 CPU-bound row function, a groupby function, and an I/O-bound function that waits on reads.
@@ -14,12 +15,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import pdpar
+from pdpar.bench import SCALES
+from pdpar.bench import main as run_bench_command
 
 
 def make_frame(rows: int, groups: int, seed: int = 0) -> pd.DataFrame:
@@ -126,13 +130,24 @@ def format_report(report: list[dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pdpar", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m pdpar",
+        description="pdpar against plain pandas: a demonstration (demo) and a benchmark (bench)")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="compare pdpar with plain pandas on generated data")
     demo.add_argument("--rows", type=int, default=200_000, help="rows of the generated frame")
     demo.add_argument("--groups", type=int, default=5_000, help="groups for the groupby")
     demo.add_argument("--files", type=int, default=2_000, help="files for the I/O workload")
+    bench = commands.add_parser(
+        "bench", help="time pdpar's workloads against serial pandas at several input sizes")
+    bench.add_argument("--scale", choices=list(SCALES), default="small",
+                       help="input sizes: small (under a minute on 2 cores), medium (a few "
+                            "minutes), large (about a quarter of an hour)")
+    bench.add_argument("--plot", type=Path, metavar="FILE.png",
+                       help="draw the speed-up against input size (needs matplotlib)")
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        return run_bench_command(args.scale, args.plot)
 
     print(f"pdpar {pdpar.__version__}, pandas {pd.__version__}, "
           f"{pdpar.planner.usable_cpu_count()} usable CPUs", flush=True)

@@ -85,25 +85,23 @@ def _check_jit(value: object) -> None:
 class Options:
     """How a call runs. Every field is checked when the value is made.
 
-    n_jobs
-        Number of workers; -1 means every usable CPU (affinity and cgroup quota aware,
-        overridden by the ``PDPAR_N_JOBS`` environment variable), -2 all but one, and so on.
-    backend
-        ``"auto"``, ``"serial"``, ``"threads"``, ``"processes"``, or any joblib backend name.
-        A named backend is always used; only ``"auto"`` may decide to run serially.
-    chunksize
-        Rows (or columns, elements, groups) per chunk; None chooses automatically.
-    max_inflight
-        Most chunks submitted but not yet collected; None chooses automatically.
-    progress
-        False, True (a ``tqdm.auto`` bar on stderr), a tqdm class, or a callable that
-        receives ``(done, total)``.
-    jit
-        False, True (compile with numba or raise :class:`pdpar.JitError`), or ``"auto"``.
-    broadcast
-        None, or a dict of large read-only objects (a model, a lookup table) passed to the
-        function as keyword arguments. Worker processes receive them once per call, not once
-        per chunk.
+    Attributes:
+        n_jobs: Number of workers; -1 means every usable CPU (affinity and cgroup quota
+            aware, overridden by the ``PDPAR_N_JOBS`` environment variable), -2 all but one,
+            and so on.
+        backend: ``"auto"``, ``"serial"``, ``"threads"``, ``"processes"``, or any joblib
+            backend name. A named backend is always used; only ``"auto"`` may decide to run
+            serially.
+        chunksize: Rows (or columns, elements, groups) per chunk; None chooses automatically.
+        max_inflight: Most chunks submitted but not yet collected; None chooses
+            automatically.
+        progress: False, True (a ``tqdm.auto`` bar on stderr), a tqdm class, or a callable
+            that receives ``(done, total)``.
+        jit: False, True (compile with numba or raise :class:`pdpar.JitError`), or
+            ``"auto"``.
+        broadcast: None, or a dict of large read-only objects (a model, a lookup table)
+            passed to the function as keyword arguments. Worker processes receive them once
+            per call, not once per chunk.
     """
 
     n_jobs: int = -1

@@ -71,12 +71,15 @@ def nbytes(obj: pd.DataFrame | pd.Series) -> int:
 
 class Probed:
     """What :func:`execute` returns when the call is to be finished as plain pandas in the
-    caller: the results of the chunks that ran while the function was measured."""
+    caller: the results of the chunks that ran while the function was measured, and the
+    progress sink (still open) with the units left for pandas (see :func:`replay`)."""
 
-    __slots__ = ("chunks",)
+    __slots__ = ("chunks", "progress", "remaining")
 
-    def __init__(self, chunks: list[Any]) -> None:
+    def __init__(self, chunks: list[Any], progress: Any = None, remaining: int = 0) -> None:
         self.chunks = chunks
+        self.progress = progress
+        self.remaining = remaining
 
 
 def direct(kind: str, n_units: int, reason: str, call: Callable[[], Any]) -> Any:
@@ -100,6 +103,7 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
     unit = plan.kind
     progress = make_progress(options.progress, n_units, unit) if options.progress else None
     results: list[Any] = []
+    handed_on = False
     try:
         if plan.bounds is None:
             measurement = _measure(task, make_payload, plan, n_units, weights, results,
@@ -108,7 +112,8 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
                           pool_warm=pool_is_warm(plan.n_jobs))
         decided(plan)
         if plan.direct:
-            return Probed(results)
+            handed_on = True  # the progress goes on as pandas finishes the call
+            return Probed(results, progress, n_units - plan.probed)
         assert plan.bounds is not None
         first = len(results)
         count = first + plan.n_chunks
@@ -119,7 +124,7 @@ def execute(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple]
                                   max_inflight=options.max_inflight, progress=progress,
                                   sizes=sizes))
     finally:
-        if progress is not None:
+        if progress is not None and not handed_on:
             progress.close()
     return results
 
@@ -191,22 +196,49 @@ _END = object()
 
 
 class _Switch:
-    """The end of the recorded results: the stand-in becomes the function itself."""
+    """The end of the recorded results: the stand-in becomes the function itself (counted,
+    when a progress sink follows the call)."""
 
-    __slots__ = ("standin", "func", "switched")
+    __slots__ = ("standin", "func", "args", "switched")
 
-    def __init__(self, standin: functools.partial, func: Callable[..., Any]) -> None:
+    def __init__(self, standin: functools.partial, func: Callable[..., Any],
+                 args: tuple = ()) -> None:
         self.standin = standin
         self.func = func
+        self.args = args
         self.switched = False
 
 
 def _recorded_then_switch(results: list[Any], switch: _Switch) -> Iterator[Any]:
     yield from results[:-1]
     switch.standin.__setstate__(  # type: ignore[attr-defined]
-        (switch.func, (), None, switch.standin.__dict__))
+        (switch.func, switch.args, None, switch.standin.__dict__))
     switch.switched = True
     yield results[-1]
+
+
+class _Ticker:
+    """Counts the calls pandas makes to the function, for the progress sink, in steps."""
+
+    __slots__ = ("progress", "step", "count", "reported")
+
+    def __init__(self, progress: Any, remaining: int) -> None:
+        self.progress = progress
+        self.step = max(1, remaining // 100)
+        self.count = 0
+        self.reported = 0
+
+    def tick(self) -> None:
+        self.count += 1
+        if self.count - self.reported >= self.step:
+            self.progress.update(self.count - self.reported)
+            self.reported = self.count
+
+
+def _counted(func: Callable[..., Any], ticker: _Ticker, *args: Any, **kwargs: Any) -> Any:
+    result = func(*args, **kwargs)
+    ticker.tick()
+    return result
 
 
 def _next_of(iterator: Iterator[Any], *_args: Any, **_kwargs: Any) -> Any:
@@ -214,7 +246,8 @@ def _next_of(iterator: Iterator[Any], *_args: Any, **_kwargs: Any) -> Any:
 
 
 def replay(call: Callable[[Callable[..., Any]], Any], results: Sequence[Any],
-           then: Callable[..., Any] | None = None, more_arguments: bool = False) -> Any:
+           then: Callable[..., Any] | None = None, more_arguments: bool = False,
+           probed: Probed | None = None) -> Any:
     """``call(standin)``: pandas' own method on the whole input, where ``standin``, in place of
     the user's function, returns the recorded results in call order.
 
@@ -230,8 +263,27 @@ def replay(call: Callable[[Callable[..., Any]], Any], results: Sequence[Any],
     stand-in carries an attribute so that pandas, which wraps functions in a partial, keeps
     it as it is rather than flattening it into a copy that would not change.
     ``more_arguments`` says that pandas passes the function more than the unit (``args`` or
-    keyword arguments), which the recorded results' stand-in must accept.
+    keyword arguments), which the recorded results' stand-in must accept. With ``probed``
+    carrying a progress sink, the calls pandas makes to ``then`` advance it, and it is
+    completed and closed when the call ends.
     """
+    progress = probed.progress if probed is not None else None
+    if progress is None:
+        return _replay(call, results, then, more_arguments)
+    ticker = _Ticker(progress, probed.remaining if probed is not None else 0)
+    try:
+        assert then is not None
+        out = _replay(call, results, then, more_arguments, ticker)
+        if probed is not None and probed.remaining > ticker.reported:
+            progress.update(probed.remaining - ticker.reported)  # units pandas skipped too
+        return out
+    finally:
+        progress.close()
+
+
+def _replay(call: Callable[[Callable[..., Any]], Any], results: Sequence[Any],
+            then: Callable[..., Any] | None, more_arguments: bool,
+            ticker: _Ticker | None = None) -> Any:
     if then is None:
         remaining = iter([*results, _END])
         out = call(functools.partial(next, remaining))
@@ -239,11 +291,14 @@ def replay(call: Callable[[Callable[..., Any]], Any], results: Sequence[Any],
             raise RuntimeError("pdpar internal error: pandas asked for another number of "
                                "results than the chunks computed")
         return out
+    args: tuple[Any, ...] = ()
+    if ticker is not None:
+        then, args = _counted, (then, ticker)
     if not results:
-        return call(then)
+        return call(functools.partial(then, *args) if args else then)
     standin = functools.partial(next, iter(()))
     standin.pdpar_replay = True  # type: ignore[attr-defined]
-    switch = _Switch(standin, then)
+    switch = _Switch(standin, then, args)
     recorded = _recorded_then_switch(list(results), switch)
     first = _next_of if more_arguments else next  # next(recorded, unit) never needs the unit
     standin.__setstate__(  # type: ignore[attr-defined]

@@ -89,7 +89,7 @@ def map_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     results = _run_series(s, func, plan, options, "map", na_action)
 
     if isinstance(results, Probed):
-        return replay(call, _flat(results.chunks), then=func)
+        return replay(call, _flat(results.chunks), then=func, probed=results)
     return replay(call, results)
 
 
@@ -127,7 +127,8 @@ def apply_series(s: pd.Series, arguments: dict[str, Any], call_args: tuple,
     results = _run_series(s, f, plan, options, "apply", None)
     if isinstance(results, Probed):
         return replay(lambda standin: _pandas.Series_apply(s, standin, args=args, **kwargs),
-                      _flat(results.chunks), then=func, more_arguments=bool(args or kwargs))
+                      _flat(results.chunks), then=func, more_arguments=bool(args or kwargs),
+                      probed=results)
     return replay(lambda standin: _pandas.Series_apply(s, standin), results)
 
 
@@ -189,7 +190,7 @@ def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
                       nbytes=nbytes(source))
 
     if isinstance(results, Probed):
-        return replay(call, _flat(results.chunks), then=func)
+        return replay(call, _flat(results.chunks), then=func, probed=results)
     return replay(call, _flat(results))
 
 

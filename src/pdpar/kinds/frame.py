@@ -89,7 +89,7 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
                             nbytes=nbytes(df))
     if isinstance(chunk_results, Probed):
         return replay(call, _unstacked(chunk_results.chunks), then=func,
-                      more_arguments=bool(args or kwargs))
+                      more_arguments=bool(args or kwargs), probed=chunk_results)
     results = _unstacked(chunk_results)
     if broadcast:
         return replay(call, results)
@@ -168,7 +168,7 @@ def _apply_raw(df: pd.DataFrame, op: Any, func: Any, axis: int, args: tuple,
                      nbytes=int(values.nbytes)) if rest is not None else []
     if isinstance(chunks, Probed):  # finish as pandas would, after the units that ran
         return replay(call, head + [r for chunk in chunks.chunks for r in chunk], then=func,
-                      more_arguments=bool(args or kwargs))
+                      more_arguments=bool(args or kwargs), probed=chunks)
     if not filled:
         return replay(call, head + [r for chunk in chunks for r in chunk])
     result = np.concatenate([first[np.newaxis], *chunks])

@@ -85,7 +85,8 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
         # pandas finishes the call: the groups that ran while measuring are not run again
         results = [s for values, _ in result.chunks for v in values
                    for s in (v.series() if isinstance(v, _pandas.StackedRows) else (v,))]
-        return replay(pandas_apply, results, then=func, more_arguments=bool(args or kwargs))
+        return replay(pandas_apply, results, then=func, more_arguments=bool(args or kwargs),
+                      probed=result)
     return result
 
 

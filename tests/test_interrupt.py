@@ -22,8 +22,12 @@ from reliability import PROMPT, leftovers, still_there, worker_processes
 BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # elements in a chunk that travels by spool file
 
 PROGRAM = f"""
-import sys, threading, time
+import signal, sys, threading, time
 import numpy as np, pandas as pd, pdpar
+
+# Python's own Ctrl-C handler, even when the test runs in a background job, which starts its
+# children with SIGINT ignored
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 BIG = {BIG}
 
@@ -110,9 +114,14 @@ def test_ctrl_c_with_threads_blocked_in_a_c_call_returns_at_once_and_the_threads
     s = pd.Series(range(40))
     main = threading.main_thread().ident
     timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
+    # Python's Ctrl-C handler, also when the tests run in a background job (SIGINT ignored)
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        s.par(backend="threads", n_jobs=2, chunksize=1).map(sleep_a_second)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            s.par(backend="threads", n_jobs=2, chunksize=1).map(sleep_a_second)
+    finally:
+        signal.signal(signal.SIGINT, handler)
     interrupted = time.monotonic()
     timer.join()
     while pdpar_threads() and time.monotonic() - interrupted < PROMPT:

@@ -273,6 +273,18 @@ def test_group_sums_match_pandas_to_the_last_bits():
     assert_same(got, df.groupby("k").apply(func, include_groups=False), rtol=1e-12)
 
 
+def test_empty_groups_are_declined():
+    # observed=False: pandas calls the function on the empty groups of unused categories
+    df = group_frame(groups=20)
+    df["c"] = pd.Categorical(df["k"], categories=range(25))
+    with pytest.raises(pdpar.JitError, match="empty"):
+        df.par(jit=True).groupby("c", observed=False).apply(weighted, include_groups=False)
+    got = df.par(jit="auto").groupby("c", observed=False).apply(weighted, include_groups=False)
+    assert_same(got, df.groupby("c", observed=False).apply(weighted, include_groups=False))
+    got = df.par(jit=True).groupby("c", observed=True).apply(weighted, include_groups=False)
+    assert_same(got, df.groupby("c", observed=True).apply(weighted, include_groups=False))
+
+
 def test_groups_with_missing_values_are_declined():
     df = group_frame()
     df.loc[df.index[5], "x"] = np.nan

@@ -563,6 +563,9 @@ def apply_groups(gb: Any, data: pd.DataFrame | pd.Series, split: _pandas.GroupSp
             units = _record(columns, len(sorted_data))
         starts = np.ascontiguousarray(split.starts, dtype=np.int64)
         ends = np.ascontiguousarray(split.ends, dtype=np.int64)
+        if np.any(ends == starts):
+            raise Declined("some groups are empty (unobserved categories): pandas' reductions "
+                           "give NaN on them, numpy's in compiled code raise")
         compiled = _compile(options, "groups", ngroups, f, "numpy")
         before = compiled.seconds
         spec = jit.result_spec(compiled, units[starts[0]:ends[0]], extra)

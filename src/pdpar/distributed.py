@@ -266,10 +266,14 @@ class _Submitted(Future):
         dask_future.add_done_callback(self._settle)  # runs on dask's callback thread
 
     def cancel(self) -> bool:
+        # this future first: were the dask future cancelled first, its callback could settle
+        # this one with dask's CancelledError before it is marked cancelled, and the window
+        # would then collect that error as a chunk lost on the cluster
+        cancelled = super().cancel()
         dask_future = self._dask
-        if dask_future is not None and not dask_future.done():
+        if cancelled and dask_future is not None and not dask_future.done():
             dask_future.cancel()
-        return super().cancel()
+        return cancelled
 
     def _settle(self, dask_future: Any) -> None:
         try:  # a cancelled or lost future raises here too

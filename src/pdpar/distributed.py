@@ -399,9 +399,10 @@ class _RaySubmitted(Future):
         ref.future().add_done_callback(self._settle)
 
     def cancel(self) -> bool:
-        if not self.done():
+        cancelled = super().cancel()  # first, as for dask: see _Submitted.cancel
+        if cancelled:
             self._ray.cancel(self._ref)
-        return super().cancel()
+        return cancelled
 
     def _settle(self, done: Future) -> None:
         try:

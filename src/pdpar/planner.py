@@ -49,7 +49,7 @@ from .options import Options
 __all__ = ["Plan", "Measurement", "Sample", "measured", "plan_call", "next_probe",
            "size_chunks", "estimate", "choose", "usable_cpu_count", "resolve_n_jobs", "decided",
            "last_plan", "planning", "Planned", "call_notes", "jit_declined", "jit_pays",
-           "jit_bounds", "jit_probe", "jit_threads"]
+           "jit_bounds", "jit_probe", "jit_threads", "singular"]
 
 logger = logging.getLogger("pdpar")
 
@@ -242,7 +242,7 @@ class Plan:
                 f"{', waiting on I/O or with the GIL released' if m.waits else ''})")
             if m.results_seconds is not None:
                 lines.append(f"sending results between processes: "
-                             f"{_seconds(m.results_seconds / m.units)} per {_singular(self.kind)}")
+                             f"{_seconds(m.results_seconds / m.units)} per {singular(self.kind)}")
         if self.estimates:
             lines.append("estimated time for the rest: " + ", ".join(
                 f"{name} {_seconds(seconds)}" for name, seconds in self.estimates))
@@ -250,7 +250,7 @@ class Plan:
             lines.append(f"compiling took {_seconds(self.compile_seconds)}"
                          + (" (compiled before)" if not self.compile_seconds else ""))
         if self.probed and self.backend == "jit":
-            lines.append(f"the first {_singular(self.kind)} ran through pandas, to check the "
+            lines.append(f"the first {singular(self.kind)} ran through pandas, to check the "
                          "compiled function against it; its result is part of the result")
         elif self.probed:
             lines.append(f"the first {self.probed} {self.kind} ran in the calling process "
@@ -268,7 +268,8 @@ def _seconds(value: float) -> str:
     return f"{value * 1e6:.3g} us"
 
 
-def _singular(kind: str) -> str:
+def singular(kind: str) -> str:
+    """"rows" -> "row": one unit of a kind."""
     return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[kind]
 
 

@@ -42,6 +42,7 @@ from ..planner import (
     jit_probe,
     jit_threads,
     resolve_n_jobs,
+    singular,
 )
 from ..progress import make_progress
 
@@ -256,10 +257,6 @@ class _Disagree(Exception):
     pandas' result for the units run (or None when they cannot be replayed)."""
 
 
-def _pandas_singular(kind: str) -> str:
-    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[kind]
-
-
 def _fields(frame: pd.DataFrame, func: Any, extra_name: Hashable | None = None,
             what: str = "row") -> list[Hashable]:
     """The columns of ``frame`` the function names (``x["a"]`` or ``x.a``)."""
@@ -386,13 +383,13 @@ def _with_mismatch(options: Options, kind: str, n: int, run: Callable[[], Any]) 
             return run()
         except _Disagree as exc:
             declined(options, "the compiled function's result differs from pandas' on the "
-                     f"first {_pandas_singular(kind)} (in type or value): it relies on "
+                     f"first {singular(kind)} (in type or value): it relies on "
                      "something numba does differently")
             first = exc.args[0] if exc.args else None
             if first is None:
                 return None
             decided(Plan(kind, "pandas", 1, (), "pandas finishes the call in the calling "
-                         f"process, after the first {_pandas_singular(kind)}", probed=1,
+                         f"process, after the first {singular(kind)}", probed=1,
                          n_units=n))
             return Mismatch(first)
 

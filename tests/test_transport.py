@@ -4,9 +4,11 @@ without copying, and removed; a full or missing /dev/shm falls back to the disk.
 import glob
 import mmap
 import os
+import pickle
 import subprocess
 import tempfile
 
+import cloudpickle
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,3 +177,56 @@ def test_frames_with_object_string_columns_come_back_the_same():
     with transport.Spool() as spool:
         (got,) = transport.receive(spool.send((df,)))
     pd.testing.assert_frame_equal(got, df)
+
+
+@pytest.mark.parametrize("scalar", [np.float64, np.float32, np.float16, np.int64, np.int8,
+                                    np.uint32, np.bool_, np.complex128, np.longdouble])
+def test_numpy_scalar_results_come_back_as_the_same_scalars(scalar):
+    results = [scalar(v) for v in (0, 1, -0.0, 3)] if scalar is not np.bool_ \
+        else [np.bool_(v) for v in (True, False, True)]
+    sent = cloudpickle.dumps(transport.compact(results))
+    got = pickle.loads(sent)
+    assert type(got) is list
+    assert [type(x) for x in got] == [scalar] * len(results)
+    assert got == results
+    signs = [np.signbit(np.real(x)) for x in results]
+    assert [np.signbit(np.real(x)) for x in got] == signs  # -0.0 stays -0.0
+
+
+def test_numpy_scalar_results_travel_as_one_array():
+    results = [np.float64(i) / 7 for i in range(10_000)]
+    as_array = len(pickle.dumps(np.array(results)))
+    assert len(cloudpickle.dumps(transport.compact(results))) < 1.1 * as_array
+    assert len(cloudpickle.dumps(results)) > 1.5 * as_array
+
+
+@pytest.mark.parametrize("results", [
+    [np.float64(1.0), 2.0],                                   # a Python float among them
+    [np.float64(1.0), np.float32(2.0)],                       # two scalar types
+    [np.datetime64("2020-01-01", "D"), np.datetime64("2020-01-01T10", "h")],  # units differ
+    [np.str_("a"), np.str_("bc")],
+    [np.float64(1.0)],
+    [],
+], ids=["python-float", "two-types", "datetime64", "str_", "one", "empty"])
+def test_other_results_travel_as_they_are(results):
+    assert transport.compact(results) is results
+    got = pickle.loads(cloudpickle.dumps(transport.compact(results)))
+    assert [type(x) for x in got] == [type(x) for x in results]
+    assert [repr(x) for x in got] == [repr(x) for x in results]
+
+
+def test_a_chunk_of_groups_results_is_compacted_inside_its_tuple():
+    results = ([np.int64(3), np.int64(4)], True)
+    compacted = transport.compact(results)
+    assert type(compacted) is tuple and compacted[1] is True
+    got = pickle.loads(cloudpickle.dumps(compacted))
+    assert got == results and [type(x) for x in got[0]] == [np.int64, np.int64]
+
+
+@pytest.mark.parametrize("backend", ["processes", "threads"])
+def test_row_results_of_numpy_scalars_equal_pandas_through_workers(backend):
+    df = pd.DataFrame({"a": np.arange(4_000, dtype=np.float32),
+                       "b": np.arange(4_000, dtype=np.float32) / 3})
+    fn = lambda row: row["a"] * np.float32(0.5) + row["b"]  # noqa: E731 - float32 scalars
+    got = df.par(backend=backend, n_jobs=2, chunksize=500).apply(fn, axis=1)
+    pd.testing.assert_series_equal(got, df.apply(fn, axis=1))

@@ -104,11 +104,12 @@ def _call_task(task: Callable[..., Any], args: tuple, in_worker_process: bool,
                errstate: dict[str, Any] | None = None) -> Any:
     with entered(), np.errstate(**(errstate or {})):
         try:
-            return task(*args)
+            result = task(*args)
         except Exception as exc:  # the user's exceptions; KeyboardInterrupt passes through
             if not in_worker_process:
                 return _Failure(exc, None)
             return _sendable(_Failure(exc, "".join(traceback.format_exception(exc))))
+    return transport.compact(result) if in_worker_process else result
 
 
 def inner_threads(n_jobs: int) -> int:

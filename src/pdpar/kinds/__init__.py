@@ -23,6 +23,7 @@ import cloudpickle
 import numpy as np
 import pandas as pd
 
+from .. import transport
 from ..backends import pool_is_warm, run_chunks
 from ..errors import ChunkSpan
 from ..options import Options
@@ -188,7 +189,8 @@ def _results_seconds(results: list[Any], plan: Plan) -> float | None:
     if plan.backend != "auto" or not results:
         return None
     started = time.perf_counter()
-    pickle.loads(cloudpickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+    sent = [transport.compact(result) for result in results]  # as a worker sends them
+    pickle.loads(cloudpickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL))
     return time.perf_counter() - started
 
 

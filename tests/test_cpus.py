@@ -347,6 +347,29 @@ def test_malformed_loky_max_cpu_count_does_not_raise(monkeypatch):
     assert 1 <= n <= (os.cpu_count() or 1)
 
 
+def test_the_cgroup_files_are_read_at_most_once_per_period(monkeypatch):
+    reads = []
+
+    def quota(root="/"):
+        reads.append(root)
+        return 1
+
+    monkeypatch.setattr(cpus, "_cgroup_quota_cpus", quota)
+    monkeypatch.setattr(cpus, "_last", None)
+    assert [usable_cpu_count() for _ in range(5)] == [1] * 5
+    assert len(reads) == 1
+    monkeypatch.setattr(cpus, "REREAD_SECONDS", 0.0)  # the period is over: read again
+    assert usable_cpu_count() == 1
+    assert len(reads) == 2
+
+
+def test_a_new_loky_max_cpu_count_is_seen_at_once(monkeypatch):
+    monkeypatch.delenv("LOKY_MAX_CPU_COUNT", raising=False)
+    usable_cpu_count()
+    monkeypatch.setenv("LOKY_MAX_CPU_COUNT", "1")
+    assert usable_cpu_count() == 1
+
+
 # --------------------------------------------------------------------------- real subprocesses
 
 # Loads cpus.py by path so the child does not import the whole pdpar package (pandas, numba).
@@ -379,6 +402,16 @@ def test_affinity_of_one_cpu_gives_one_for_real():
         env=child_env(),
         check=True,
     )
+    assert json.loads(out.stdout)[0] == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no os.sched_setaffinity")
+def test_a_new_affinity_is_seen_at_once_for_real():
+    cpu = min(os.sched_getaffinity(0))
+    code = CHILD.format(before=f"import os; cpus.usable_cpu_count(); "
+                               f"os.sched_setaffinity(0, {{{cpu}}})")
+    out = subprocess.run([sys.executable, "-c", code, cpus.__file__], capture_output=True,
+                         text=True, timeout=30, env=child_env(), check=True)
     assert json.loads(out.stdout)[0] == 1
 
 

@@ -1,17 +1,22 @@
 """The fixed cost of a warm call with processes on a small frame.
 
-    python benchmarks/overhead.py [--rows 10000] [--repeat 15] [--json PATH]
+    python benchmarks/overhead.py [--rows 10000] [--repeat 21] [--json PATH]
 
 For a 10,000-row frame, times serial pandas and pdpar with ``backend="processes"`` (after a
 first call that starts the pool), with a trivial row function and with W1's row function. The
 overhead is pdpar's time minus the ideal parallel time (serial time / workers): what dispatch,
-transport, measuring and assembly add to the function's own work. Best of ``--repeat`` calls.
+transport, measuring and assembly add to the function's own work.
+
+The two are timed in alternation, pandas then pdpar, ``--repeat`` times: this machine's speed
+drifts from one second to the next, so the overhead is the median of the pairs' overheads,
+and the times shown are the medians of each.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,13 +36,17 @@ def trivial(row: pd.Series) -> float:
     return row["a"]
 
 
-def best_of(call, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def seconds(call) -> float:
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def alternated(serial, parallel, n_jobs: int, repeat: int) -> tuple[float, float, float]:
+    """Median serial time, median parallel time, and the median of the pairs' overheads."""
+    pairs = [(seconds(serial), seconds(parallel)) for _ in range(repeat)]
+    return (statistics.median(s for s, _ in pairs), statistics.median(p for _, p in pairs),
+            statistics.median(p - s / n_jobs for s, p in pairs))
 
 
 def measure(rows: int, repeat: int) -> list[dict]:
@@ -48,10 +57,11 @@ def measure(rows: int, repeat: int) -> list[dict]:
         expected = df.apply(func, axis=1)
         par = df.par(backend="processes", n_jobs=n_jobs)
         pd.testing.assert_series_equal(par.apply(func, axis=1), expected, check_exact=True)
-        serial = best_of(lambda f=func: df.apply(f, axis=1), repeat)
-        warm = best_of(lambda f=func, p=par: p.apply(f, axis=1), repeat)
+        serial, warm, overhead = alternated(lambda f=func: df.apply(f, axis=1),
+                                            lambda f=func, p=par: p.apply(f, axis=1),
+                                            n_jobs, repeat)
         out.append({"function": name, "rows": rows, "n_jobs": n_jobs, "pandas_s": serial,
-                    "pdpar_processes_s": warm, "overhead_s": warm - serial / n_jobs})
+                    "pdpar_processes_s": warm, "overhead_s": overhead})
     pdpar.shutdown()
     return out
 
@@ -59,7 +69,7 @@ def measure(rows: int, repeat: int) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--repeat", type=int, default=21)
     parser.add_argument("--json", type=Path, default=None)
     options = parser.parse_args()
     results = measure(options.rows, options.repeat)

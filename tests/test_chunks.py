@@ -14,6 +14,8 @@ from pdpar.planner import (
     MAX_OVERHEAD,
     PROBE_SECONDS,
     TARGET_CHUNK_SECONDS,
+    Measurement,
+    Sample,
     measured,
     next_probe,
     plan_call,
@@ -65,12 +67,29 @@ def test_automatic_chunks_are_sized_after_measuring_in_the_caller():
     plan = plan_call("rows", 10_000, Options(backend="threads", n_jobs=2))
     assert plan.bounds is None  # to be sized from a measurement
     # the measuring chunks grow from one unit and stay below a share of one chunk
-    sizes, done = [], 0
-    while size := next_probe(plan, 10_000, done, seconds=0.0):
+    sizes, samples = [], []
+    while size := next_probe(plan, 10_000, Measurement(tuple(samples))):
         sizes.append(size)
-        done += size
-    assert sizes[0] == 1 and sizes[:-1] == sorted(sizes[:-1]) and done == 10_000 // 32
-    assert next_probe(plan, 10_000, 4, seconds=PROBE_SECONDS) == 0
+        samples.append(Sample(size, size, 1e-6 * size, 1e-6 * size))
+    assert sizes[0] == 1 and sizes == sorted(sizes) and sum(sizes) == 10_000 // 32
+    assert next_probe(plan, 10_000, measured(4, PROBE_SECONDS)) == 0
+
+
+@pytest.mark.parametrize("fixed, per_unit", [(0.5e-3, 10e-6), (1e-3, 2e-6), (0.3e-3, 5e-3),
+                                              (0.0, 1e-4)])
+def test_measuring_takes_few_chunks_and_little_more_than_its_time(fixed, per_unit):
+    plan = plan_call("rows", 100_000, Options(backend="processes", n_jobs=2))
+    limit = 100_000 // 32
+    sizes, samples = [], []
+    while size := next_probe(plan, 100_000, Measurement(tuple(samples))):
+        sizes.append(size)
+        took = fixed + per_unit * size  # pandas' set-up of the chunk, then the units
+        samples.append(Sample(size, size, took, took))
+    done, seconds = sum(sizes), sum(s.wall for s in samples)
+    assert sizes[0] == 1 and done <= limit
+    assert len(sizes) <= 4  # each chunk pays pandas' set-up again
+    assert done == limit or seconds >= PROBE_SECONDS  # measured all it may, or long enough
+    assert seconds <= 3 * PROBE_SECONDS + fixed + per_unit  # not much more than set aside
 
 
 def _sized(backend="processes", n_jobs=2, n=1_000_000, probed=1000, unit_seconds=1e-5,

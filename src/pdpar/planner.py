@@ -7,8 +7,9 @@ columns, elements or groups, with a weight per group) and its size in bytes, and
 
 Every decision that depends on the function starts from a measurement. Unless the caller set
 ``chunksize``, a call first runs a few small chunks in the calling process (:func:`next_probe`):
-1, 3, 12, ... units, timed in wall time and in the calling thread's CPU time. Their results are
-part of the final result, not a separate trial; nothing runs twice. Then:
+one unit, then as many as the time set aside for measuring allows, timed in wall time and in
+the calling thread's CPU time. Their results are part of the final result, not a separate
+trial; nothing runs twice. Then:
 
 - ``backend="auto"`` (:func:`choose`) estimates the rest of the call serially, on threads and
   on processes (:func:`estimate`), from the measured time per unit and the measured costs of
@@ -75,6 +76,9 @@ TRANSFER_BYTES_PER_SECOND = 1e9
 
 #: The calling process measures the function on small chunks until they have taken this long.
 PROBE_SECONDS = 0.02
+
+#: A measuring chunk has at most this many times the units measured before it.
+PROBE_GROWTH = 32
 
 #: A call whose whole work is estimated below this runs in the caller without measuring more.
 SMALL_CALL_SECONDS = 0.005
@@ -352,13 +356,16 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
                 chunksize=options.chunksize)
 
 
-def next_probe(plan: Plan, n_units: int, done: int, seconds: float) -> int:
+def next_probe(plan: Plan, n_units: int, measurement: Measurement) -> int:
     """Units in the next measuring chunk run in the caller, or 0 when measuring is over.
 
-    ``done`` units were measured so far, taking ``seconds``. The chunks grow geometrically from
-    one unit, and together stay below a quarter of one chunk of the rest. The automatic
-    backend always measures at least one unit.
+    ``measurement`` holds the chunks measured so far. The chunks grow from one unit, as fast as
+    the time left for measuring (:data:`PROBE_SECONDS`) allows, and together stay below a
+    quarter of one chunk of the rest. The automatic backend always measures at least one
+    unit.
     """
+    m = measurement
+    done, seconds = m.units, m.wall
     limit = n_units // (4 * CHUNKS_PER_WORKER * plan.n_jobs)
     if plan.backend == "auto":
         limit = max(limit, 1)
@@ -366,7 +373,17 @@ def next_probe(plan: Plan, n_units: int, done: int, seconds: float) -> int:
             return 0  # the whole call is too short for any pool: no need to measure more
     if done >= limit or seconds >= PROBE_SECONDS:
         return 0
-    return min(max(1, 3 * done), limit - done)
+    if done == 0:
+        return 1
+    # As many units as the time left allows. Each chunk pays pandas' set-up of the call again
+    # (0.3-1 ms), so a few large chunks measure as well as many small ones, for less; from two
+    # chunks on, that set-up is told apart from the time per unit.
+    per_unit = m.per_weight * m.weight / done
+    fits = (PROBE_SECONDS - seconds - m.per_chunk) / per_unit if per_unit > 0 else limit
+    size = min(max(3 * done, min(int(fits), PROBE_GROWTH * done)), limit - done)
+    if limit - done - size < size:  # no short chunk left after this one
+        size = limit - done
+    return size
 
 
 def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measurement,

@@ -134,10 +134,10 @@ def _measure(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple
              n_units: int, weights: Sequence[int] | np.ndarray | None, results: list[Any],
              progress: Any) -> Measurement:
     """Run the first chunks in the caller (their results go to ``results``), timed."""
-    samples = []
-    done, wall = 0, 0.0
+    samples: list[Sample] = []
+    done = 0
     with contextlib.closing(_RunQueueClock()) as clock:
-        while size := next_probe(plan, n_units, done, wall):
+        while size := next_probe(plan, n_units, Measurement(tuple(samples))):
             payload = make_payload(ChunkSpan(len(results), None, plan.kind, done, done + size))
             started, started_cpu = time.perf_counter(), time.thread_time()
             started_queued = clock.queued()
@@ -148,7 +148,6 @@ def _measure(task: Callable[..., Any], make_payload: Callable[[ChunkSpan], tuple
             weight = float(size) if weights is None \
                 else float(np.sum(np.asarray(weights[done:done + size]) + 1.0))
             samples.append(Sample(size, weight, sample_wall, sample_cpu))
-            wall += sample_wall
             done += size
             if progress is not None:
                 progress.update(size)

@@ -10,6 +10,11 @@ pandas result of the same environment, which the reference method ("pandas") sto
 In ``--memory`` mode the process makes its data, prints ``@@READY``, waits for a line on stdin,
 makes one call, prints ``@@DONE`` and only then checks the result, so the parent's sampler sees
 the call alone.
+
+In ``--serve`` mode (``interleaved.py``) the process makes its cold call, prints ``@@READY`` (or
+``@@SLOW`` when that call took longer than ``--budget``, and stops), then makes one warm call
+per line it reads on stdin and answers each with ``@@TIME <seconds>``, until stdin closes; a
+result that differs from the reference stops it.
 """
 
 from __future__ import annotations
@@ -102,6 +107,9 @@ def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
                 pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
         wrong = _check(result, expected)
         del result
+        if args.serve:
+            _serve(args, method, op, data, expected, cold, wrong, record)
+            return
         warm: list[float] = []
         spent = 0.0
         while not args.memory and not wrong and len(warm) < args.reps:
@@ -121,6 +129,28 @@ def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
     record["detail"] = wrong or ""
 
 
+def _serve(args: argparse.Namespace, method: Any, op: Any, data: Any, expected: Any,
+           cold: float, wrong: str | None, record: dict[str, Any]) -> None:
+    """One warm call per line on stdin, answered on stdout (``--serve``)."""
+    record["warm"] = warm = []
+    if wrong or cold > args.budget:
+        record["status"], record["detail"] = ("wrong", wrong) if wrong else ("ok", "")
+        print("@@SLOW" if not wrong else "@@WRONG", flush=True)
+        return
+    print("@@READY", flush=True)
+    for _ in sys.stdin:
+        seconds, result = _timed(lambda: method.run(op, data))
+        wrong = _check(result, expected)
+        del result
+        if wrong:
+            record["status"], record["detail"] = "wrong", wrong
+            print("@@WRONG", flush=True)
+            return
+        warm.append(seconds)
+        print(f"@@TIME {seconds!r}", flush=True)
+    record["status"], record["detail"] = "ok", ""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workload", required=True)
@@ -132,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--serve", action="store_true")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
 

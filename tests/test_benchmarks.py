@@ -59,3 +59,26 @@ def test_pdpar_jit_column_reports_jit_errors_as_not_available():
     assert pdpar.JitError in method.not_available
     with WORKLOADS["W1"].make_data(TINY["W1"]) as data, pytest.raises(pdpar.JitError):
         method.run(WORKLOADS["W1"].op, data)  # string columns and Series methods
+
+
+def test_a_served_method_answers_one_timed_call_per_line(tmp_path):
+    """``interleaved.py``'s children: the reference writes pandas' result, the method checks
+    each warm call against it and answers with its time."""
+    import subprocess
+
+    def served(method):
+        return subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.child", "--workload", "W1", "--size", "300",
+             "--method", method, "--env", "pdpar", "--refs", str(tmp_path),
+             "--out", str(tmp_path / f"{method}.json"), "--serve"],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    reference = served("pandas")
+    assert reference.stdout.readline().strip() == "@@READY"
+    child = served("pdpar processes")
+    assert child.stdout.readline().strip() == "@@READY"
+    out, _ = child.communicate("go\ngo\n", timeout=120)
+    lines = out.split()
+    assert lines[0::2] == ["@@TIME", "@@TIME"] and all(float(t) > 0 for t in lines[1::2])
+    reference.communicate("", timeout=60)
+    assert child.returncode == 0 and reference.returncode == 0

@@ -377,11 +377,15 @@ def next_probe(plan: Plan, n_units: int, measurement: Measurement) -> int:
         return 1
     # As many units as the time left allows. Each chunk pays pandas' set-up of the call again
     # (0.3-1 ms), so a few large chunks measure as well as many small ones, for less; from two
-    # chunks on, that set-up is told apart from the time per unit.
+    # chunks on, that set-up is told apart from the time per unit. Measuring stops when the
+    # time left holds fewer units than were measured: a chunk that small adds little to the
+    # measurement, and one larger would run over the time while the workers wait.
     per_unit = m.per_weight * m.weight / done
-    fits = (PROBE_SECONDS - seconds - m.per_chunk) / per_unit if per_unit > 0 else limit
-    size = min(max(3 * done, min(int(fits), PROBE_GROWTH * done)), limit - done)
-    if limit - done - size < size:  # no short chunk left after this one
+    fits = int((PROBE_SECONDS - seconds - m.per_chunk) / per_unit) if per_unit > 0 else limit
+    if fits < done:
+        return 0
+    size = min(fits, PROBE_GROWTH * done, limit - done)
+    if limit - done - size < size and limit - done <= fits:  # no short chunk after this one
         size = limit - done
     return size
 

@@ -109,8 +109,34 @@ def test_every_worker_gets_several_chunks():
     plan = _sized(unit_seconds=1e-5)  # 10 s of work: chunks of about TARGET_CHUNK_SECONDS
     _cover(plan, 1_000_000, 1000)
     assert plan.n_chunks >= CHUNKS_PER_WORKER * 2
-    assert plan.n_chunks == pytest.approx(10 / TARGET_CHUNK_SECONDS, rel=0.05)
+    largest = max(b - a for a, b in plan.bounds)
+    assert largest * 1e-5 == pytest.approx(TARGET_CHUNK_SECONDS, rel=0.05)
     assert plan.unit_seconds == pytest.approx(1e-5)
+
+
+def test_the_last_round_of_chunks_is_cut_smaller_so_the_workers_finish_together():
+    plan = _sized(unit_seconds=1e-5)  # 10 s of work on 2 workers
+    sizes = [b - a for a, b in plan.bounds]
+    bulk = sizes[0]
+    assert all(size == pytest.approx(bulk, abs=1) for size in sizes[:-6])
+    assert sizes[-6:-4] == pytest.approx([bulk / 2] * 2, abs=1)
+    assert sizes[-4:] == pytest.approx([bulk / 4] * 4, abs=1)
+    assert plan.n_chunks % 2 == 0  # still whole rounds
+
+
+def test_the_last_round_is_not_cut_when_smaller_chunks_would_not_pay_for_dispatch():
+    plan = _sized(unit_seconds=2.5e-7)  # 0.25 s: 8 chunks, each just worth its dispatch
+    sizes = [b - a for a, b in plan.bounds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_group_chunks_end_smaller_too_and_stay_balanced_by_rows():
+    weights = np.full(20_000, 100)
+    plan = plan_call("groups", len(weights), Options(backend="processes", n_jobs=2))
+    plan = size_chunks(plan, len(weights), measured(100, 0.01, weight=10_100), 0, weights)
+    _cover(plan, len(weights), 100)
+    loads = [int(weights[a:b].sum()) for a, b in plan.bounds]
+    assert loads[-1] == pytest.approx(loads[0] / 4, rel=0.05)
 
 
 def test_dispatch_stays_a_small_share_of_each_chunk():

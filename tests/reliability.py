@@ -38,6 +38,14 @@ def _is_resource_tracker(proc: psutil.Process) -> bool:
         return False
 
 
+def _joblib_worker_pids() -> set[int]:
+    # joblib.Parallel's own pool (backend="loky" in other tests): pdpar's pool is apart from it
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor
+    return set(getattr(executor, "_processes", None) or ()) if executor is not None else set()
+
+
 def _is_live(proc: psutil.Process) -> bool:
     try:
         return proc.status() != psutil.STATUS_ZOMBIE
@@ -46,7 +54,8 @@ def _is_live(proc: psutil.Process) -> bool:
 
 
 def worker_processes(pid: int | None = None) -> list[psutil.Process]:
-    """The live worker processes below process ``pid`` (default: this one), trackers left out.
+    """The live worker processes below process ``pid`` (default: this one), trackers and the
+    workers of joblib's own pool left out.
 
     A worker that ended but that its pool has not reaped yet (a zombie) is not counted;
     :func:`still_there` counts it.
@@ -55,7 +64,9 @@ def worker_processes(pid: int | None = None) -> list[psutil.Process]:
         children = psutil.Process(pid or os.getpid()).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [p for p in children if _is_live(p) and not _is_resource_tracker(p)]
+    joblib_workers = _joblib_worker_pids()
+    return [p for p in children if _is_live(p) and not _is_resource_tracker(p)
+            and p.pid not in joblib_workers]
 
 
 def still_there(procs: list[psutil.Process], timeout: float = PROMPT) -> list[psutil.Process]:

@@ -235,6 +235,22 @@ def test_process_pool_stays_warm_between_calls():
     assert first & second
 
 
+def test_joblib_calls_between_pdpar_calls_leave_both_pools_warm():
+    # joblib.Parallel keeps its workers only while its arguments stay the same; pdpar's pool
+    # is its own, so a program alternating the two restarts neither
+    from joblib import Parallel, delayed
+
+    df = pd.DataFrame({"x": np.arange(40)})
+    ours, theirs = [], []
+    for _ in range(3):
+        ours.append(set(df.par(backend="processes", n_jobs=2, chunksize=5)
+                        .apply(row_pid, axis=1)))
+        theirs.append(set(Parallel(n_jobs=2)(delayed(os.getpid)() for _ in range(8))))
+    # the same two workers (at most) served every call of each: none was started again
+    assert len(set().union(*ours)) <= 2 and len(set().union(*theirs)) <= 2
+    assert not set().union(*ours) & set().union(*theirs)
+
+
 def test_measuring_stops_when_the_time_left_holds_less_than_was_measured():
     # measured on W1 (200,000 rows): 1, 32 and 1,056 rows took 17 ms of the 20 ms; a chunk
     # of three times as many rows took another 75 ms while the workers waited

@@ -36,6 +36,7 @@ limited (threadpoolctl) so that workers times inner threads does not exceed the 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import ctypes
@@ -326,6 +327,15 @@ class _Pool:
 
 _pool: _Pool | None = None
 _pool_lock = threading.Lock()
+
+
+def _stop_pool_at_exit() -> None:
+    # while the interpreter still has its modules: an executor collected during teardown
+    # makes loky print "Exception ignored in ... weakref_cb"
+    shutdown()
+
+
+atexit.register(_stop_pool_at_exit)
 
 
 def _process_executor(n_jobs: int, thread_limit: int) -> Any:

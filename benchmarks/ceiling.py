@@ -8,6 +8,7 @@ CPU-bound Python processes achieve side by side, so the run measures that ceilin
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -55,5 +56,34 @@ def measure(repeat: int = 3) -> dict[str, float | None]:
             "steal_share": steal}
 
 
+def core_speeds(work: int = WORK // 4) -> list[float]:
+    """The seconds the same loop takes pinned to each usable CPU in turn, this moment.
+
+    On a virtual machine the host may run other work beside one virtual CPU and not the
+    other: measured here, the loop took 70 ms on one and 70 to 120 ms on the other, changing
+    from one second to the next.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    seconds = []
+    try:
+        for cpu in cpus:
+            os.sched_setaffinity(0, {cpu})
+            burn(work // 100)  # settle on the CPU
+            seconds.append(burn(work))
+    finally:
+        os.sched_setaffinity(0, cpus)
+    return seconds
+
+
+def two_core_ceiling(seconds: list[float]) -> float:
+    """The most two workers can do, in units of one, when the CPUs run at these speeds: the
+    faster CPU's work plus the slower one's (a serial call takes the faster CPU at best)."""
+    fast, slow = sorted(seconds)[:2]
+    return 1.0 + fast / slow
+
+
 if __name__ == "__main__":
     print(measure())
+    speeds = core_speeds()
+    print({"core_seconds": [round(s, 4) for s in speeds],
+           "two_core_ceiling": round(two_core_ceiling(speeds), 2)})

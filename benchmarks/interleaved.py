@@ -9,7 +9,9 @@ process at once (started, warmed with its cold call, then idle), and the rounds 
 turn. The speed-up of a method is the median over rounds of serial pandas' time in that round
 (same environment) divided by the method's: drift between rounds cancels out. Every result is
 checked against serial pandas as in ``run.py``. A method whose cold call takes longer than
-``--budget`` gets no rounds.
+``--budget`` gets no rounds. Before each round a loop pinned to each CPU in turn measures how
+fast each is at that moment (the host may slow one and not the other); with them, the round's
+two-core ceiling, and each method's speed-up as a share of it.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.ceiling import core_speeds, two_core_ceiling  # noqa: E402
 from benchmarks.methods import METHODS, REFERENCE  # noqa: E402
 from benchmarks.run import ENVS, env_info, interpreter, machine_info  # noqa: E402
 from benchmarks.workloads import WORKLOADS, Workload  # noqa: E402
@@ -101,30 +104,34 @@ def run_workload(workload: Workload, rounds: int, budget: float, pythons: dict[s
                 served.append(one)
                 print(f"  {workload.key} {env:5s} {name:28s} {one.ready()}", flush=True)
         active = [s for s in served if s.state == "ready"]
+        ceilings = []
         for r in range(rounds):
+            ceilings.append(two_core_ceiling(core_speeds()))
             for one in active:
                 if one.state == "ready":
                     one.call()
-            print(f"  round {r + 1}: " + ", ".join(
+            print(f"  round {r + 1} (ceiling {ceilings[-1]:.2f}x): " + ", ".join(
                 f"{s.name} {s.times[-1]:.2f}" for s in active if s.times and s.state == "ready"),
                 flush=True)
     finally:
         for one in served:
             one.close()
         shutil.rmtree(scratch, ignore_errors=True)
-    return [summary(one, served, workload, size, rounds) for one in served]
+    return [summary(one, served, workload, size, rounds, ceilings) for one in served]
 
 
 def summary(one: Served, served: list[Served], workload: Workload, size: int,
-            rounds: int) -> dict:
+            rounds: int, ceilings: list[float]) -> dict:
     serial = next((s for s in served if s.env == one.env and s.name == REFERENCE), None)
     speedups = []
     if serial is not None and len(serial.times) == rounds and len(one.times) == rounds:
         speedups = [p / t for p, t in zip(serial.times, one.times)]
     return {"workload": workload.key, "size": size, "method": one.name, "env": one.env,
-            "state": one.state, "times": one.times,
+            "state": one.state, "times": one.times, "ceilings": ceilings,
             "median_s": statistics.median(one.times) if one.times else None,
-            "speedup": statistics.median(speedups) if speedups else None}
+            "speedup": statistics.median(speedups) if speedups else None,
+            "of_ceiling": statistics.median(s / c for s, c in zip(speedups, ceilings))
+            if speedups else None}
 
 
 def render(rows: list[dict], rounds: int, meta: dict) -> str:
@@ -139,20 +146,26 @@ def render(rows: list[dict], rounds: int, meta: dict) -> str:
         lines.append(f"- {env} environment: Python {info.get('python')}, {packages}.")
     for key in dict.fromkeys(r["workload"] for r in rows):
         mine = [r for r in rows if r["workload"] == key]
+        ceilings = mine[0]["ceilings"]
         lines += ["", f"## {key}: {WORKLOADS[key].title}", "",
-                  f"{mine[0]['size']:,} {WORKLOADS[key].unit}; {rounds} rounds.", "",
+                  f"{mine[0]['size']:,} {WORKLOADS[key].unit}; {rounds} rounds. Two-core "
+                  "ceiling of each round (1 + the slower CPU's speed / the faster one's, from a "
+                  "loop pinned to each CPU before the round): "
+                  + ", ".join(f"{c:.2f}" for c in ceilings) + ".", "",
                   "| method | env | median s | speed-up vs serial pandas (median of rounds) "
-                  "| every round (s) |", "|---|---|---|---|---|"]
+                  "| share of the round's ceiling (median) | every round (s) |",
+                  "|---|---|---|---|---|---|"]
         for r in mine:
             if r["state"] != "ready":
                 why = {"slow": "cold call longer than the budget: no rounds",
                        "wrong": "wrong result", "error": "error (see its log)"}
-                lines.append(f"| {r['method']} | {r['env']} | — | — | "
+                lines.append(f"| {r['method']} | {r['env']} | — | — | — | "
                              f"{why.get(r['state'], r['state'])} |")
                 continue
             speedup = f"{r['speedup']:.2f}×" if r["speedup"] else "—"
+            share = f"{r['of_ceiling']:.0%}" if r["of_ceiling"] else "—"
             lines.append(f"| {r['method']} | {r['env']} | {r['median_s']:.3g} | {speedup} | "
-                         + ", ".join(f"{t:.3g}" for t in r["times"]) + " |")
+                         f"{share} | " + ", ".join(f"{t:.3g}" for t in r["times"]) + " |")
     return "\n".join(lines) + "\n"
 
 

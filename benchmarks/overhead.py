@@ -9,7 +9,9 @@ transport, measuring and assembly add to the function's own work.
 
 The two are timed in alternation, pandas then pdpar, ``--repeat`` times: this machine's speed
 drifts from one second to the next, so the overhead is the median of the pairs' overheads,
-and the times shown are the medians of each.
+and the times shown are the medians of each. Before each pair a loop pinned to each CPU gives
+the two-core ceiling of the moment (one CPU may run slower than the other); the second
+overhead is over serial / that ceiling, the best two workers could do then.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ if __package__ in (None, ""):
 import pandas as pd  # noqa: E402
 
 import pdpar  # noqa: E402
+from benchmarks.ceiling import core_speeds, two_core_ceiling  # noqa: E402
 from benchmarks.workloads import mixed_frame, row_score  # noqa: E402
 
 
@@ -42,11 +45,18 @@ def seconds(call) -> float:
     return time.perf_counter() - start
 
 
-def alternated(serial, parallel, n_jobs: int, repeat: int) -> tuple[float, float, float]:
-    """Median serial time, median parallel time, and the median of the pairs' overheads."""
-    pairs = [(seconds(serial), seconds(parallel)) for _ in range(repeat)]
-    return (statistics.median(s for s, _ in pairs), statistics.median(p for _, p in pairs),
-            statistics.median(p - s / n_jobs for s, p in pairs))
+def alternated(serial, parallel, n_jobs: int, repeat: int) -> dict[str, float]:
+    """Median serial time, median parallel time, the median of the pairs' overheads over
+    serial / workers, and over serial / the two-core ceiling of the moment."""
+    pairs = []
+    for _ in range(repeat):
+        ceiling = two_core_ceiling(core_speeds()) if n_jobs == 2 else float(n_jobs)
+        pairs.append((seconds(serial), seconds(parallel), ceiling))
+    return {"pandas_s": statistics.median(s for s, _, _ in pairs),
+            "pdpar_processes_s": statistics.median(p for _, p, _ in pairs),
+            "overhead_s": statistics.median(p - s / n_jobs for s, p, _ in pairs),
+            "ceiling": statistics.median(c for _, _, c in pairs),
+            "overhead_at_ceiling_s": statistics.median(p - s / c for s, p, c in pairs)}
 
 
 def measure(rows: int, repeat: int) -> list[dict]:
@@ -57,11 +67,9 @@ def measure(rows: int, repeat: int) -> list[dict]:
         expected = df.apply(func, axis=1)
         par = df.par(backend="processes", n_jobs=n_jobs)
         pd.testing.assert_series_equal(par.apply(func, axis=1), expected, check_exact=True)
-        serial, warm, overhead = alternated(lambda f=func: df.apply(f, axis=1),
-                                            lambda f=func, p=par: p.apply(f, axis=1),
-                                            n_jobs, repeat)
-        out.append({"function": name, "rows": rows, "n_jobs": n_jobs, "pandas_s": serial,
-                    "pdpar_processes_s": warm, "overhead_s": overhead})
+        times = alternated(lambda f=func: df.apply(f, axis=1),
+                           lambda f=func, p=par: p.apply(f, axis=1), n_jobs, repeat)
+        out.append({"function": name, "rows": rows, "n_jobs": n_jobs, **times})
     pdpar.shutdown()
     return out
 
@@ -76,7 +84,9 @@ def main() -> None:
     for r in results:
         print(f"{r['function']}, {r['rows']:,} rows: pandas {r['pandas_s'] * 1e3:.1f} ms, "
               f"pdpar processes (warm) {r['pdpar_processes_s'] * 1e3:.1f} ms, overhead over "
-              f"pandas / {r['n_jobs']}: {r['overhead_s'] * 1e3:.1f} ms")
+              f"pandas / {r['n_jobs']}: {r['overhead_s'] * 1e3:.1f} ms; over pandas / the "
+              f"two-core ceiling of the moment (median {r['ceiling']:.2f}): "
+              f"{r['overhead_at_ceiling_s'] * 1e3:.1f} ms")
     if options.json is not None:
         options.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -61,6 +61,22 @@ def test_a_cold_pool_must_be_paid_for_by_the_work():
     assert choose(_auto(100 * 100), 100 * 100, m, pool_warm=True).backend == "processes"
 
 
+@pytest.mark.parametrize("work, starts", [(1.2, False), (2.5, True), (3.0, True)])
+def test_a_cold_pool_is_started_when_it_costs_this_call_little_and_pays_warm(work, starts):
+    # about the size of W1 or W3 on a fast minute: a cold pool does not make this call
+    # faster, but once started it makes every call like it that follows about 1.6x faster
+    m = measured(100, work / 100)  # work seconds over the 10,000 rows
+    plan = choose(_auto(10_000), 10_000, m, pool_warm=False)
+    estimates = dict(plan.estimates)
+    if starts:
+        assert plan.backend == "processes"
+        assert estimates["processes"] <= estimates["pandas"] / 0.9
+        assert "start in this call" in plan.reason
+    else:
+        assert plan.direct
+        assert estimates["processes"] > estimates["pandas"] / 0.9
+
+
 def test_results_that_are_slow_to_send_keep_work_out_of_processes():
     cheap = Measurement((Sample(50, 50, 0.05, 0.05),), results_seconds=0.0001)
     costly = Measurement((Sample(50, 50, 0.05, 0.05),), results_seconds=0.05)

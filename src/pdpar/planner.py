@@ -15,8 +15,10 @@ trial; nothing runs twice. Then:
   on processes (:func:`estimate`), from the measured time per unit and the measured costs of
   this machine: starting the process pool, dispatching a chunk, sending bytes to a worker,
   sending results back, and assembling them. It takes the fastest, and stays in the caller
-  unless a pool is clearly faster. A function whose CPU time is well below its wall time is
-  waiting (on I/O, or with the GIL released), so it gets more threads than cores.
+  unless a pool is clearly faster (or, when no pool is running yet, unless a warm one would be
+  and starting it costs this call little: :func:`_pool_pays_later`). A function whose CPU
+  time is well below its wall time is waiting (on I/O, or with the GIL released), so it gets
+  more threads than cores.
 - the chunks are cut from the same measurement (:func:`size_chunks`):
 
   - at least :data:`CHUNKS_PER_WORKER` chunks per worker, so that one slow chunk (data skew)
@@ -485,7 +487,13 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     speedup = estimates["pandas"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
     plan = dataclasses.replace(plan, estimates=ordered)
-    if estimates[parallel] > PARALLEL_MARGIN * estimates["pandas"]:
+    starts_pool = (not pool_warm and estimates[parallel] > PARALLEL_MARGIN * estimates["pandas"]
+                   and _pool_pays_later(plan.kind, rest, probed, n_units, m, rest_bytes,
+                                        plan.n_jobs, weights, estimates))
+    if starts_pool:
+        parallel = "processes"
+        speedup = estimates["pandas"] / estimates[parallel]
+    if estimates[parallel] > PARALLEL_MARGIN * estimates["pandas"] and not starts_pool:
         return dataclasses.replace(
             plan, backend="pandas", n_jobs=1, bounds=(),
             reason=f"a pool would not pay (the best, {parallel}, is estimated at "
@@ -494,9 +502,33 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
     why = ("the function waits (CPU time well below wall time): threads"
            if parallel == "threads" and m.waits else f"{parallel}")
-    plan = dataclasses.replace(plan, backend=parallel, n_jobs=n_jobs,
-                               reason=f"{why}, estimated {speedup:.2f}x faster than serial")
+    reason = f"{why}, estimated {speedup:.2f}x faster than serial"
+    if starts_pool:
+        reason = (f"processes: the worker processes start in this call (estimated "
+                  f"{speedup:.2f}x serial's speed), and calls like it that follow find them "
+                  "warm")
+    plan = dataclasses.replace(plan, backend=parallel, n_jobs=n_jobs, reason=reason)
     return size_chunks(plan, n_units, m, nbytes, weights)
+
+
+def _pool_pays_later(kind: str, rest: int, probed: int, n_units: int, measurement: Measurement,
+                     rest_bytes: float, n_jobs: int,
+                     weights: Sequence[int] | np.ndarray | None,
+                     estimates: dict[str, float]) -> bool:
+    """True when a call that a cold pool would not speed up enough is worth starting the pool
+    for all the same: warm, the pool would clearly pay, and starting it costs this call at
+    most a share :data:`PARALLEL_MARGIN` more than staying serial.
+
+    A pool that is never started is never warm: a program repeating a call of a few seconds
+    would run every one of them serially, each too short to pay for the start alone. Once
+    started, the pool stays warm for the calls that follow.
+    """
+    serial = estimates["pandas"]
+    if estimates["processes"] * PARALLEL_MARGIN > serial:
+        return False
+    warm = estimate(kind, rest, _rest_weight(probed, n_units, weights), measurement,
+                    rest_bytes, n_jobs, pool_warm=True)
+    return warm["processes"] <= PARALLEL_MARGIN * serial
 
 
 def _rest_weight(probed: int, n_units: int,

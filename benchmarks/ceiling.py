@@ -78,6 +78,8 @@ def core_speeds(work: int = WORK // 4) -> list[float]:
 def two_core_ceiling(seconds: list[float]) -> float:
     """The most two workers can do, in units of one, when the CPUs run at these speeds: the
     faster CPU's work plus the slower one's (a serial call takes the faster CPU at best)."""
+    if len(seconds) < 2:
+        return 1.0
     fast, slow = sorted(seconds)[:2]
     return 1.0 + fast / slow
 

@@ -487,13 +487,12 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     speedup = estimates["pandas"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
     plan = dataclasses.replace(plan, estimates=ordered)
-    starts_pool = (not pool_warm and estimates[parallel] > PARALLEL_MARGIN * estimates["pandas"]
-                   and _pool_pays_later(plan.kind, rest, probed, n_units, m, rest_bytes,
-                                        plan.n_jobs, weights, estimates))
+    pays = estimates[parallel] <= PARALLEL_MARGIN * estimates["pandas"]
+    starts_pool = not pays and not pool_warm and _pool_pays_later(estimates)
     if starts_pool:
         parallel = "processes"
         speedup = estimates["pandas"] / estimates[parallel]
-    if estimates[parallel] > PARALLEL_MARGIN * estimates["pandas"] and not starts_pool:
+    elif not pays:
         return dataclasses.replace(
             plan, backend="pandas", n_jobs=1, bounds=(),
             reason=f"a pool would not pay (the best, {parallel}, is estimated at "
@@ -511,24 +510,19 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     return size_chunks(plan, n_units, m, nbytes, weights)
 
 
-def _pool_pays_later(kind: str, rest: int, probed: int, n_units: int, measurement: Measurement,
-                     rest_bytes: float, n_jobs: int,
-                     weights: Sequence[int] | np.ndarray | None,
-                     estimates: dict[str, float]) -> bool:
+def _pool_pays_later(estimates: dict[str, float]) -> bool:
     """True when a call that a cold pool would not speed up enough is worth starting the pool
-    for all the same: warm, the pool would clearly pay, and starting it costs this call at
-    most a share :data:`PARALLEL_MARGIN` more than staying serial.
+    for all the same: warm (without :data:`POOL_START_SECONDS`), the pool would clearly pay,
+    and starting it costs this call at most a share :data:`PARALLEL_MARGIN` more than
+    staying serial.
 
     A pool that is never started is never warm: a program repeating a call of a few seconds
     would run every one of them serially, each too short to pay for the start alone. Once
     started, the pool stays warm for the calls that follow.
     """
-    serial = estimates["pandas"]
-    if estimates["processes"] * PARALLEL_MARGIN > serial:
-        return False
-    warm = estimate(kind, rest, _rest_weight(probed, n_units, weights), measurement,
-                    rest_bytes, n_jobs, pool_warm=True)
-    return warm["processes"] <= PARALLEL_MARGIN * serial
+    serial, cold = estimates["pandas"], estimates["processes"]
+    return (cold * PARALLEL_MARGIN <= serial
+            and cold - POOL_START_SECONDS <= PARALLEL_MARGIN * serial)
 
 
 def _rest_weight(probed: int, n_units: int,

@@ -329,15 +329,6 @@ _pool: _Pool | None = None
 _pool_lock = threading.Lock()
 
 
-def _stop_pool_at_exit() -> None:
-    # while the interpreter still has its modules: an executor collected during teardown
-    # makes loky print "Exception ignored in ... weakref_cb"
-    shutdown()
-
-
-atexit.register(_stop_pool_at_exit)
-
-
 def _process_executor(n_jobs: int, thread_limit: int) -> Any:
     """pdpar's own loky executor, kept warm from call to call.
 
@@ -536,3 +527,8 @@ def shutdown() -> None:
         pool, _pool = _pool, None
     if pool is not None:
         pool.executor.shutdown(wait=True, kill_workers=True)
+
+
+# while the interpreter still has its modules: an executor collected during teardown makes
+# loky print "Exception ignored in ... weakref_cb"
+atexit.register(shutdown)

@@ -17,9 +17,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
-import pdpar  # noqa: E402, F401
+import pdpar  # noqa: E402
 from benchmarks.workloads import mixed_frame, row_score  # noqa: E402
-from pdpar import distributed as D  # noqa: E402
 
 
 def best(call, repeat=2):
@@ -57,7 +56,7 @@ def main() -> None:
     dask = best(lambda: on_dask.apply(row_score, axis=1))
     print(f"W1, {rows:,} rows: serial {serial:.2f} s, processes {processes:.2f} s, "
           f"dask {dask:.2f} s")
-    print(f"  dask sent {D.last_transfer()}; the frame holds "
+    print(f"  dask sent {pdpar.last_transfer()}; the frame holds "
           f"{int(df.memory_usage(index=False, deep=True).sum()):,} bytes")
 
     big = pd.DataFrame(np.random.default_rng(0).random((1_000_000, 32)))  # 256 MB
@@ -66,7 +65,7 @@ def main() -> None:
     processes = best(lambda: big.par(backend="processes", n_jobs=2, chunksize=1).apply(total))
     dask = best(lambda: big.par(backend="dask", chunksize=1).apply(total))
     print(f"256 MB frame, 32 column chunks: processes {processes:.2f} s, dask {dask:.2f} s")
-    print(f"  dask sent {D.last_transfer()}")
+    print(f"  dask sent {pdpar.last_transfer()}")
     client.close()
     cluster.close()
 

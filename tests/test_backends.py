@@ -11,7 +11,7 @@ import pytest
 
 from pdpar._pandas import PANDAS_3
 from pdpar._warnings import attributed_to_caller
-from pdpar.backends import run_chunks
+from pdpar.run import run_chunks
 
 
 def pid_of_row(row):
@@ -183,7 +183,7 @@ def blas_threads(_):
 def test_blas_threads_are_limited_so_workers_times_threads_fit_the_cpus(backend):
     from threadpoolctl import threadpool_info
 
-    from pdpar.backends import inner_threads
+    from pdpar.run.threads import inner_threads
 
     if not threadpool_info():
         pytest.skip("no BLAS or OpenMP library loaded")

@@ -18,7 +18,6 @@ from pdpar.options import Options
 from pdpar.planner import plan_call
 
 distributed = pytest.importorskip("distributed")
-from pdpar import distributed as pdpar_dask  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # what travels
@@ -49,7 +48,7 @@ def test_each_row_is_sent_once_however_many_chunks(dask_client):
     pd.testing.assert_series_equal(got, expected)
     # 20 chunks, and every row pickled once: the frame is not sent with every chunk
     assert sorted(_PICKLED) == list(range(200))
-    assert pdpar_dask.last_transfer().chunks == 20
+    assert pdpar.last_transfer().chunks == 20
 
 
 def column_total(column):
@@ -60,7 +59,7 @@ def test_a_large_frame_is_scattered_once_in_all(dask_client):
     df = pd.DataFrame(np.random.default_rng(0).random((250_000, 8)))  # 16 MB
     got = df.par(backend="dask", chunksize=1).apply(column_total)
     pd.testing.assert_series_equal(got, df.apply(column_total))
-    sent = pdpar_dask.last_transfer()
+    sent = pdpar.last_transfer()
     nbytes = df.memory_usage(index=False).sum()
     # 8 chunks of 2 MB, each scattered to a worker; together the frame once, plus headers
     assert sent.chunks == sent.scattered_chunks == 8
@@ -99,7 +98,7 @@ def test_broadcast_objects_reach_each_worker_once_per_call(dask_client):
     s = pd.Series(range(0, 1_000, 10))
     seen = s.par(backend="dask", chunksize=4, broadcast={"table": table}).map(table_use)
     assert [v for *_, v in seen] == [x * 3 for x in s]
-    assert pdpar_dask.last_transfer().broadcast_scatters == 1
+    assert pdpar.last_transfer().broadcast_scatters == 1
     per_worker = {}
     for pid, table_id, loads, _ in seen:
         per_worker.setdefault(pid, set()).add((table_id, loads))

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 import pdpar
-from pdpar import distributed as pdpar_cluster
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[test,ray]')")
 
@@ -67,7 +66,7 @@ def test_broadcast_objects_are_put_once_and_loaded_once_per_worker():
     s = pd.Series(range(0, 1_000, 25))
     seen = s.par(backend="ray", chunksize=2, broadcast={"table": table}).map(table_use)
     assert [v for *_, v in seen] == [x * 3 for x in s]
-    assert pdpar_cluster.last_transfer().broadcast_scatters == 1
+    assert pdpar.last_transfer().broadcast_scatters == 1
     per_worker = {}
     for pid, table_id, _ in seen:
         per_worker.setdefault(pid, set()).add(table_id)

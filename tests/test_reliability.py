@@ -362,7 +362,7 @@ def test_a_shared_memory_folder_that_fills_up_during_a_call_falls_back_to_disk(
 def test_files_a_worker_adds_while_the_call_ends_are_removed_with_the_folder(spool_dirs):
     # a chunk left running by a failed call marks files in the call's folder while the call
     # removes it: nothing may survive
-    from pdpar.backends import _touch
+    from pdpar.run.processes import _touch
 
     for _ in range(50):
         spool = transport.Spool()

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from pdpar import transport
-from pdpar.backends import run_chunks
+from pdpar.run import run_chunks
 
 BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # float64 values in a chunk that is spooled
 

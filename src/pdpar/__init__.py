@@ -16,10 +16,11 @@ from typing import Any
 
 from . import accessor as _accessor  # noqa: F401  (registers the accessors)
 from ._pandas import PANDAS_3
-from .backends import shutdown
 from .errors import JitError, PdparError, RemoteTraceback, WorkerCrashedError
 from .options import Options, config, current_options
 from .planner import Plan, last_plan
+from .run import shutdown
+from .run.cluster import Transfer, last_transfer
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,8 @@ __all__ = [
     "Plan",
     "last_plan",
     "shutdown",
+    "last_transfer",
+    "Transfer",
     "PdparError",
     "JitError",
     "WorkerCrashedError",

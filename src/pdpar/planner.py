@@ -50,6 +50,7 @@ import numpy as np
 
 from .cpus import usable_cpu_count
 from .options import Options
+from .run import cluster_workers
 
 __all__ = ["Plan", "Measurement", "Sample", "measured", "plan_call", "next_probe",
            "size_chunks", "estimate", "choose", "usable_cpu_count", "resolve_n_jobs", "decided",
@@ -370,12 +371,9 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
         reason = "chosen from a measurement"
     else:
         reason = "backend named by the caller"
-    if backend in ("dask", "ray"):
-        from .distributed import cluster_threads
-
-        threads = cluster_threads(backend)  # raises, saying what to start, if none runs
-        if options.n_jobs < 0:  # every thread of the cluster, not of this machine
-            n_jobs = max(1, threads + 1 + options.n_jobs)
+    workers = cluster_workers(backend)  # raises, saying what to start, if none runs
+    if workers is not None and options.n_jobs < 0:
+        n_jobs = max(1, workers + 1 + options.n_jobs)  # the cluster's, not this machine's
 
     if options.chunksize is not None and backend != "auto":
         # An explicit chunk size counts units (for groups: groups per chunk).

@@ -39,6 +39,7 @@ import os
 import pickle
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,8 @@ import numpy as np
 from ._pandas import all_strings
 from .errors import PdparError
 
-__all__ = ["Spool", "Parcel", "receive", "Broadcasting", "SPOOL_MIN_BYTES", "compact"]
+__all__ = ["Spool", "Parcel", "receive", "Broadcasting", "worker_objects", "SPOOL_MIN_BYTES",
+           "compact", "ChunkPickler"]
 
 #: Chunks smaller than this travel inside the parcel, through the pipe.
 SPOOL_MIN_BYTES = 1 << 20
@@ -64,7 +66,7 @@ _ALIGN = 64
 STRINGS_AS_ARROW_MIN = 10_000
 
 
-class _ChunkPickler(cloudpickle.Pickler):
+class ChunkPickler(cloudpickle.Pickler):
     """cloudpickle, with large object arrays of ``str`` sent as Arrow string arrays."""
 
     def reducer_override(self, obj: Any) -> Any:
@@ -82,13 +84,13 @@ class _ChunkPickler(cloudpickle.Pickler):
 
 
 def _strings_from_layout(strings: Any, shape: tuple[int, ...], order: str) -> np.ndarray:
-    """The object array of ``str`` that :class:`_ChunkPickler` sent as Arrow strings."""
+    """The object array of ``str`` that :class:`ChunkPickler` sent as Arrow strings."""
     return strings.to_numpy(zero_copy_only=False).reshape(shape, order=order)
 
 
 def _dumps(obj: Any, buffer_callback: Callable[[pickle.PickleBuffer], Any]) -> bytes:
     with io.BytesIO() as file:
-        _ChunkPickler(file, protocol=5, buffer_callback=buffer_callback).dump(obj)
+        ChunkPickler(file, protocol=5, buffer_callback=buffer_callback).dump(obj)
         return file.getvalue()
 
 
@@ -310,7 +312,7 @@ class Broadcasting:
 
     In the calling process it holds the objects. Pickled for a worker process, it carries only
     a reference to one spool file written on first use; each worker loads the objects from it
-    once per call (:func:`_received_objects`), whatever the number of chunks. Use it as a
+    once per call (:func:`worker_objects`), whatever the number of chunks. Use it as a
     context manager: leaving the call removes the file.
     """
 
@@ -346,15 +348,21 @@ class Broadcasting:
         return (_Received, (self.func, self._token, self._parcel))
 
 
-#: The broadcast objects this worker process loaded last: (token, objects).
-_last_received: tuple[str, dict[str, Any]] | None = None
+#: The broadcast objects this worker loaded last, (token, objects), and the lock that keeps its
+#: threads (a dask worker has several) from loading them twice.
+_worker_objects: tuple[str, dict[str, Any]] | None = None
+_worker_objects_lock = threading.Lock()
 
 
-def _received_objects(token: str, parcel: Parcel) -> dict[str, Any]:
-    global _last_received
-    if _last_received is None or _last_received[0] != token:
-        _last_received = (token, receive(parcel))
-    return _last_received[1]
+def worker_objects(token: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """This worker's copy of the broadcast objects of the call ``token`` names: ``load()``-ed
+    on the first chunk of the call that needs them, then kept. A worker keeps the objects of
+    the last call it saw."""
+    global _worker_objects
+    with _worker_objects_lock:
+        if _worker_objects is None or _worker_objects[0] != token:
+            _worker_objects = (token, load())
+        return _worker_objects[1]
 
 
 class _Received:
@@ -366,7 +374,8 @@ class _Received:
         self._parcel = parcel
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs, **_received_objects(self._token, self._parcel))
+        objects = worker_objects(self._token, functools.partial(receive, self._parcel))
+        return self.func(*args, **kwargs, **objects)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_Received, (self.func, self._token, self._parcel))

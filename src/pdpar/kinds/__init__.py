@@ -24,11 +24,11 @@ import numpy as np
 import pandas as pd
 
 from .. import transport
-from ..backends import pool_is_warm, run_chunks
 from ..errors import ChunkSpan
 from ..options import Options
 from ..planner import Measurement, Plan, Sample, choose, decided, next_probe
 from ..progress import make_progress
+from ..run import pool_is_warm, run_chunks
 
 __all__ = ["execute", "nbytes", "share_indexes", "replay", "call_with", "direct", "Probed"]
 

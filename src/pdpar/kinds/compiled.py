@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 
 from .. import _pandas, jit
-from ..backends import run_chunks
 from ..errors import ChunkSpan, JitError, add_label_note
 from ..options import Options
 from ..planner import (
@@ -45,6 +44,7 @@ from ..planner import (
     singular,
 )
 from ..progress import make_progress
+from ..run import run_chunks
 
 __all__ = ["Declined", "Mismatch", "raw_rows", "named_rows", "map_series", "map_frame",
            "apply_groups"]

@@ -10,16 +10,19 @@ import pytest
 
 import pdpar
 from pdpar.options import Options
-from pdpar.planner import (
-    MAX_THREADS,
-    POOL_START_SECONDS,
-    Measurement,
-    Sample,
-    choose,
-    estimate,
-    measured,
-    plan_call,
-)
+from pdpar.plan import Measurement, Sample, measured
+from pdpar.plan.costs import COSTS, using
+from pdpar.plan.policy import choose, estimate, plan_call
+
+MAX_THREADS = COSTS.max_threads
+POOL_START_SECONDS = COSTS.pool_start_seconds
+
+
+@pytest.fixture(autouse=True)
+def _costs_as_documented():
+    """Estimates from the documented costs, not from what this process measured."""
+    with using(COSTS):
+        yield
 
 
 def _auto(n_units, n_jobs=2, kind="rows"):

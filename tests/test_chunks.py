@@ -7,21 +7,24 @@ import pandas as pd
 import pytest
 
 from pdpar.options import Options
-from pdpar.planner import (
-    CHUNKS_PER_WORKER,
-    DISPATCH_SECONDS,
-    MAX_CHUNK_BYTES,
-    MAX_OVERHEAD,
-    PROBE_SECONDS,
-    TARGET_CHUNK_SECONDS,
-    Measurement,
-    Sample,
-    measured,
-    next_probe,
-    plan_call,
-    size_chunks,
-    weighted_bounds,
-)
+from pdpar.plan import Measurement, Sample, measured
+from pdpar.plan.bounds import next_probe, size_chunks, weighted_bounds
+from pdpar.plan.costs import COSTS, using
+from pdpar.plan.policy import plan_call
+
+CHUNKS_PER_WORKER = COSTS.chunks_per_worker
+DISPATCH_SECONDS = COSTS.dispatch_seconds
+MAX_CHUNK_BYTES = COSTS.max_chunk_bytes
+MAX_OVERHEAD = COSTS.max_overhead
+PROBE_SECONDS = COSTS.probe_seconds
+TARGET_CHUNK_SECONDS = COSTS.target_chunk_seconds
+
+
+@pytest.fixture(autouse=True)
+def _costs_as_documented():
+    """Chunk sizes computed from the documented costs, not from what this process measured."""
+    with using(COSTS):
+        yield
 
 
 def row_pid(row):

@@ -15,7 +15,7 @@ import pytest
 
 import pdpar
 from pdpar.options import Options
-from pdpar.planner import plan_call
+from pdpar.plan.policy import plan_call
 
 distributed = pytest.importorskip("distributed")
 

@@ -97,6 +97,6 @@ def test_a_ray_worker_that_dies_raises_worker_crashed_and_the_next_call_works():
 
 def test_n_jobs_minus_one_means_the_cpus_of_the_ray_cluster():
     from pdpar.options import Options
-    from pdpar.planner import plan_call
+    from pdpar.plan.policy import plan_call
 
     assert plan_call("rows", 1_000, Options(backend="ray")).n_jobs == 2

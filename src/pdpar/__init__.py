@@ -18,7 +18,7 @@ from . import accessor as _accessor  # noqa: F401  (registers the accessors)
 from ._pandas import PANDAS_3
 from .errors import JitError, PdparError, RemoteTraceback, WorkerCrashedError
 from .options import Options, config, current_options
-from .planner import Plan, last_plan
+from .plan import Plan, last_plan
 from .run import shutdown
 from .run.cluster import Transfer, last_transfer
 

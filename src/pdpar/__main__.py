@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_bench_command(args.scale, args.plot)
 
     print(f"pdpar {pdpar.__version__}, pandas {pd.__version__}, "
-          f"{pdpar.planner.usable_cpu_count()} usable CPUs", flush=True)
+          f"{pdpar.cpus.usable_cpu_count()} usable CPUs", flush=True)
     report = run_demo(args.rows, args.groups, args.files)
     print()
     print(format_report(report))

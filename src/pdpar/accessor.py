@@ -19,7 +19,7 @@ from ._reentry import entered
 from ._warnings import attributed_to_caller
 from .kinds import elements, frame, groups
 from .options import Options, current_options
-from .planner import Plan, Planned, call_notes, planning
+from .plan import Plan, Planned, call_notes, planning
 
 __all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "PlanOf"]
 

@@ -26,7 +26,9 @@ import pandas as pd
 from .. import transport
 from ..errors import ChunkSpan
 from ..options import Options
-from ..planner import Measurement, Plan, Sample, choose, decided, next_probe
+from ..plan import Measurement, Plan, Sample, decided
+from ..plan.bounds import next_probe
+from ..plan.policy import choose
 from ..progress import make_progress
 from ..run import pool_is_warm, run_chunks
 

@@ -32,17 +32,9 @@ import pandas as pd
 from .. import _pandas, jit
 from ..errors import ChunkSpan, JitError, add_label_note
 from ..options import Options
-from ..planner import (
-    Plan,
-    decided,
-    jit_bounds,
-    jit_declined,
-    jit_pays,
-    jit_probe,
-    jit_threads,
-    resolve_n_jobs,
-    singular,
-)
+from ..plan import Plan, decided, jit_declined, singular
+from ..plan.bounds import jit_bounds, jit_probe
+from ..plan.policy import jit_pays, jit_threads, resolve_n_jobs
 from ..progress import make_progress
 from ..run import run_chunks
 

@@ -24,7 +24,8 @@ from pandas.api.types import is_list_like
 from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
-from ..planner import Plan, plan_call
+from ..plan import Plan
+from ..plan.policy import plan_call
 from . import Probed, call_with, compiled, direct, execute, nbytes, replay
 
 __all__ = ["map_series", "apply_series", "map_frame"]

@@ -23,7 +23,8 @@ from pandas.api.types import is_list_like
 from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
-from ..planner import Plan, decided, plan_call
+from ..plan import Plan, decided
+from ..plan.policy import plan_call
 from . import Probed, compiled, direct, execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_frame"]

@@ -22,7 +22,8 @@ import pandas as pd
 from .. import _pandas
 from ..errors import ChunkSpan, add_label_note
 from ..options import Options
-from ..planner import Plan, plan_call
+from ..plan import Plan
+from ..plan.policy import plan_call
 from . import Probed, call_with, compiled, direct, execute, nbytes, replay, share_indexes
 
 __all__ = ["apply_groups", "NOT_GIVEN"]

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future
 from typing import Any
@@ -30,7 +32,7 @@ from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
 from .threads import inner_threads
 
-__all__ = ["run", "shutdown", "pool_is_warm", "POOL_IDLE_SECONDS"]
+__all__ = ["run", "shutdown", "pool_is_warm", "measured_start", "POOL_IDLE_SECONDS"]
 
 
 def pool_is_warm(n_jobs: int) -> bool:
@@ -73,7 +75,7 @@ _pool: _Pool | None = None
 _pool_lock = threading.Lock()
 
 
-def _process_executor(n_jobs: int, thread_limit: int) -> Any:
+def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
     """pdpar's own loky executor, kept warm from call to call.
 
     Not joblib's reusable executor: ``joblib.Parallel`` (and scikit-learn through it) uses
@@ -82,6 +84,10 @@ def _process_executor(n_jobs: int, thread_limit: int) -> Any:
     A pool of its own stays warm whatever else uses joblib. It is started again only when the
     workers or their thread limits change, or when a worker died. Chunks travel by
     :mod:`pdpar.transport`, not by joblib's memory-mapping.
+
+    A new pool's first task imports ``task_module`` (what unpickling the first chunk would
+    import anyway); the time until it is done is the pool's start-up as measured here
+    (:func:`measured_start`).
     """
     global _pool
     env = {var: os.environ.get(var, str(thread_limit)) for var in _THREAD_LIMIT_VARS}
@@ -91,7 +97,25 @@ def _process_executor(n_jobs: int, thread_limit: int) -> Any:
             if pool is not None:
                 pool.executor.shutdown(wait=True, kill_workers=True)
             pool = _pool = _Pool(n_jobs, env)
+            started = time.perf_counter()
+            pool.executor.submit(importlib.import_module, task_module).add_done_callback(
+                lambda future: _started(future, time.perf_counter() - started))
         return pool.executor
+
+
+_measured_start: float | None = None
+
+
+def _started(future: Future, seconds: float) -> None:
+    global _measured_start
+    if not future.cancelled() and future.exception() is None:
+        _measured_start = seconds
+
+
+def measured_start() -> float | None:
+    """Seconds the last start of pdpar's worker processes took here, until the first worker
+    had imported what the call's chunks need; None before any start."""
+    return _measured_start
 
 
 _worker_thread_limit: int | None = None
@@ -146,7 +170,7 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
     )
 
     thread_limit = inner_threads(n_jobs)
-    executor = _process_executor(n_jobs, thread_limit)
+    executor = _process_executor(n_jobs, thread_limit, task.__module__)
     errstate = np.geterr()
     spool = transport.Spool()
     folder = spool.scratch_folder()

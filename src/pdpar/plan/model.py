@@ -1,0 +1,178 @@
+"""What a plan is: the measurement a decision starts from, and the :class:`Plan` of a call,
+with its explanation in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .costs import costs
+
+__all__ = ["Sample", "Measurement", "measured", "Plan", "format_seconds", "singular"]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One measuring chunk: ``units`` units of total ``weight`` (rows, for groups; else the
+    units) took ``wall`` seconds, ``cpu`` of them on the calling thread's CPU. ``wall`` leaves
+    out the time the thread waited for a CPU on a busy machine."""
+
+    units: int
+    weight: float
+    wall: float
+    cpu: float
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The function timed in the calling process on its first units, chunk by chunk.
+
+    Every chunk pays a fixed cost (pandas' own set-up of the call) besides the work per unit;
+    the measuring chunks grow geometrically, so the two can be told apart
+    (:attr:`per_weight`, :attr:`per_chunk`). ``results_seconds`` is the time to send the
+    measured units' results to another process and back (None when not measured).
+    """
+
+    samples: tuple[Sample, ...]
+    results_seconds: float | None = None
+
+    @property
+    def units(self) -> int:
+        return sum(s.units for s in self.samples)
+
+    @property
+    def weight(self) -> float:
+        return sum(s.weight for s in self.samples)
+
+    @property
+    def wall(self) -> float:
+        return sum(s.wall for s in self.samples)
+
+    @property
+    def cpu(self) -> float:
+        return sum(s.cpu for s in self.samples)
+
+    @property
+    def per_weight(self) -> float:
+        """Seconds of work per unit of weight, without the chunks' fixed cost."""
+        return self._fit()[0]
+
+    @property
+    def per_chunk(self) -> float:
+        """Fixed seconds per chunk, whatever its size."""
+        return self._fit()[1]
+
+    def _fit(self) -> tuple[float, float]:
+        if len(self.samples) >= 2:
+            a, b = self.samples[-2], self.samples[-1]
+            if b.weight > a.weight:
+                slope = (b.wall - a.wall) / (b.weight - a.weight)
+                fixed = a.wall - slope * a.weight
+                if slope > 0 and fixed >= 0:
+                    return slope, fixed
+        return self.wall / max(self.weight, 1.0), 0.0
+
+    @property
+    def cpu_share(self) -> float:
+        """The calling thread's CPU time as a share of wall time."""
+        return min(self.cpu / self.wall, 1.0) if self.wall > 0 else 1.0
+
+    @property
+    def waits(self) -> bool:
+        """True when the function spends most of its time waiting, not computing."""
+        return self.cpu_share < costs().waiting_cpu_share
+
+
+def measured(units: int, seconds: float, cpu: float | None = None,
+             weight: float | None = None) -> Measurement:
+    """A measurement of one chunk (for tests and estimates by hand)."""
+    return Measurement((Sample(units, float(units if weight is None else weight), seconds,
+                               seconds if cpu is None else cpu),))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a call runs: the backend, its workers, the chunks as unit ranges, and why.
+
+    ``backend`` is ``"pandas"`` when the call runs as plain pandas in the calling process.
+    ``probed`` units were run in the calling process to measure the function (see
+    ``measurement``); ``bounds`` are the chunks that follow them, None until they are sized.
+    ``estimates`` are the estimated seconds of the rest of the call per backend, when the
+    automatic backend chose among them. ``chunksize`` is the caller's chunk size, if any.
+    ``backend`` is ``"jit"`` when the function runs compiled by numba, on threads of the
+    calling process; ``compile_seconds`` is what compiling took in this call (0 when the
+    function was compiled before). ``jit`` says why a call that asked for ``jit="auto"`` was
+    not compiled.
+    """
+
+    kind: str
+    backend: str
+    n_jobs: int
+    bounds: tuple[tuple[int, int], ...] | None
+    reason: str
+    probed: int = 0
+    unit_seconds: float | None = None
+    n_units: int = 0
+    measurement: Measurement | None = None
+    estimates: tuple[tuple[str, float], ...] = ()
+    chunksize: int | None = None
+    compile_seconds: float | None = None
+    jit: str | None = None
+
+    @property
+    def n_chunks(self) -> int:
+        return len(self.bounds or ())
+
+    @property
+    def direct(self) -> bool:
+        """True when the call runs as plain pandas in the caller, without chunks."""
+        return self.backend == "pandas"
+
+    def __str__(self) -> str:
+        if self.direct:
+            how = "plain pandas in the calling process"
+        else:
+            how = f"{self.backend}, n_jobs={self.n_jobs}, {self.n_chunks} chunks"
+        return f"Plan({self.n_units} {self.kind}: {how}; {self.reason})"
+
+    def explain(self) -> str:
+        """The plan and the measurements and estimates behind it, in a few lines."""
+        lines = [str(self)]
+        m = self.measurement
+        if m is not None and m.units:
+            lines.append(
+                f"measured: {m.units} {self.kind} in the calling process, "
+                f"{format_seconds(m.wall / m.units)} each (CPU {format_seconds(m.cpu / m.units)}"
+                f"{', waiting on I/O or with the GIL released' if m.waits else ''})")
+            if m.results_seconds is not None:
+                per_unit = format_seconds(m.results_seconds / m.units)
+                lines.append(f"sending results between processes: {per_unit} per "
+                             f"{singular(self.kind)}")
+        if self.estimates:
+            lines.append("estimated time for the rest: " + ", ".join(
+                f"{name} {format_seconds(seconds)}" for name, seconds in self.estimates))
+        if self.compile_seconds is not None:
+            lines.append(f"compiling took {format_seconds(self.compile_seconds)}"
+                         + (" (compiled before)" if not self.compile_seconds else ""))
+        if self.probed and self.backend == "jit":
+            lines.append(f"the first {singular(self.kind)} ran through pandas, to check the "
+                         "compiled function against it; its result is part of the result")
+        elif self.probed:
+            lines.append(f"the first {self.probed} {self.kind} ran in the calling process "
+                         "while measuring; their results are part of the result")
+        if self.jit:
+            lines.append(f"not compiled: {self.jit}")
+        return "\n".join(lines)
+
+
+def format_seconds(value: float) -> str:
+    """``0.0123`` -> ``"12.3 ms"``: three significant digits, in s, ms or us."""
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} us"
+
+
+def singular(kind: str) -> str:
+    """"rows" -> "row": one unit of a kind."""
+    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[kind]

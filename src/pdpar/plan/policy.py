@@ -1,0 +1,238 @@
+"""The policy: serial or parallel, threads or processes, how many workers, whether to compile.
+
+The kinds describe their input as a number of units (rows, columns, elements or groups, with a
+weight per group) and its size in bytes, and get back a :class:`~.model.Plan`.
+
+Every decision that depends on the function starts from a measurement. Unless the caller set
+``chunksize``, a call first runs a few small chunks in the calling process
+(:func:`.bounds.next_probe`): one unit, then as many as the time set aside for measuring
+allows, timed in wall time and in the calling thread's CPU time. Their results are part of the
+final result, not a separate trial; nothing runs twice. Then:
+
+- ``backend="auto"`` (:func:`choose`) estimates the rest of the call serially, on threads and
+  on processes (:func:`estimate`), from the measured time per unit and the costs of this
+  machine (:mod:`.costs`): starting the process pool, dispatching a chunk, sending bytes to a
+  worker, sending results back, and assembling them. It takes the fastest, and stays in the
+  caller unless a pool is clearly faster (or, when no pool is running yet, unless a warm one
+  would be and starting it costs this call little: :func:`_pool_pays_later`). A function
+  whose CPU time is well below its wall time is waiting (on I/O, or with the GIL released),
+  so it gets more threads than cores.
+- the chunks are cut from the same measurement (:func:`.bounds.size_chunks`): at least a few
+  per worker, about a quarter of a second of work each when there is plenty, never so small
+  that dispatch costs more than a few percent, never so large in bytes that the chunks in
+  flight take much memory; whole groups, balanced by rows; the last round cut smaller so that
+  the workers finish together.
+
+A single usable CPU, or an input of one unit, runs as plain pandas in the caller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..cpus import usable_cpu_count
+from ..options import Options
+from ..run import cluster_workers
+from .bounds import even_bounds, rest_weight, size_chunks
+from .costs import costs
+from .model import Measurement, Plan, format_seconds
+
+__all__ = ["resolve_n_jobs", "plan_call", "estimate", "threads_for", "choose", "jit_pays",
+           "jit_threads"]
+
+
+def resolve_n_jobs(n_jobs: int) -> int:
+    """Turn the ``n_jobs`` option into a worker count; -1 honours ``PDPAR_N_JOBS``."""
+    if n_jobs == -1:
+        env = os.environ.get("PDPAR_N_JOBS", "").strip()
+        if env:
+            try:
+                value = int(env)
+            except ValueError:
+                raise ValueError(f"PDPAR_N_JOBS must be an int, got {env!r}") from None
+            if value == 0:
+                raise ValueError("PDPAR_N_JOBS must not be 0")
+            n_jobs = value
+    if n_jobs > 0:
+        return n_jobs
+    return max(1, usable_cpu_count() + 1 + n_jobs)
+
+
+def plan_call(kind: str, n_units: int, options: Options) -> Plan:
+    """Decide what can be decided about a call over ``n_units`` units of ``kind`` before the
+    function has run.
+
+    The plan's ``bounds`` are None when the chunks are to be sized by measurement, and its
+    backend is still ``"auto"`` when the choice waits for that measurement (:func:`choose`).
+    """
+    backend = options.backend
+    n_jobs = resolve_n_jobs(options.n_jobs)
+    if backend == "auto":
+        if n_jobs == 1:
+            return Plan(kind, "pandas", 1, (), "one usable CPU", n_units=n_units)
+        if n_units <= 1:
+            return Plan(kind, "pandas", 1, (), f"{n_units} {kind}: nothing to share out",
+                        n_units=n_units)
+        reason = "chosen from a measurement"
+    else:
+        reason = "backend named by the caller"
+    workers = cluster_workers(backend)  # raises, saying what to start, if none runs
+    if workers is not None and options.n_jobs < 0:
+        n_jobs = max(1, workers + 1 + options.n_jobs)  # the cluster's, not this machine's
+
+    if options.chunksize is not None and backend != "auto":
+        # An explicit chunk size counts units (for groups: groups per chunk).
+        return Plan(kind, backend, n_jobs, even_bounds(n_units, options.chunksize), reason,
+                    n_units=n_units, chunksize=options.chunksize)
+    if backend == "serial":
+        return Plan(kind, backend, n_jobs, ((0, n_units),), reason, n_units=n_units)
+    if n_units <= n_jobs and backend != "auto":
+        return Plan(kind, backend, n_jobs, even_bounds(n_units, 1), reason, n_units=n_units)
+    return Plan(kind, backend, n_jobs, None, reason, n_units=n_units,
+                chunksize=options.chunksize)
+
+
+def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measurement,
+             rest_bytes: float, n_jobs: int, pool_warm: bool) -> dict[str, float]:
+    """Estimated seconds for the rest of a call: in the caller (``"pandas"``), on threads and
+    on processes.
+
+    The work is the measured time per unit of weight times what is left; each chunk adds the
+    measured fixed cost of a chunk. Threads share the GIL: the calling thread's CPU time runs
+    one thread at a time, only waiting overlaps. Processes pay for starting the pool (unless
+    it is warm), for sending the chunks' bytes and the results, and run at
+    :attr:`Costs.process_efficiency`; both pay for dispatching chunks and for assembling the
+    results in the caller.
+    """
+    c = costs()
+    m = measurement
+    work = m.per_weight * rest_weight
+    chunks = min(max(c.chunks_per_worker * n_jobs, math.ceil(work / c.target_chunk_seconds)),
+                 rest_units)
+    fixed = chunks * m.per_chunk
+    assembly = rest_units * c.assembly_seconds_per_unit.get(kind, 1e-6)
+    threads = threads_for(m, n_jobs, rest_units)
+    on_threads = (c.thread_pool_start_seconds + max(work * m.cpu_share, work / threads) + fixed
+                  + chunks * c.dispatch("threads") + assembly)
+    results = (m.results_seconds or 0.0) / max(m.units, 1) * rest_units
+    on_processes = ((0.0 if pool_warm else c.pool_start_seconds)
+                    + (work + fixed) / (n_jobs * c.process_efficiency)
+                    + chunks * c.dispatch("processes")
+                    + rest_bytes / c.transfer_bytes_per_second + results + assembly)
+    return {"pandas": work, "threads": on_threads, "processes": on_processes}
+
+
+def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
+    """Threads for the rest of a call: ``n_jobs``, or more, up to :attr:`Costs.max_threads`, when
+    the function waits: twice as many as would keep the GIL busy if waits were even (they are
+    not; measured on W4b, a 2 ms sleep: 17 threads took 0.32 s, 32 threads 0.17 s)."""
+    c = costs()
+    m = measurement
+    if not m.waits:
+        return n_jobs
+    wanted = 2 * math.ceil(m.wall / m.cpu) if m.cpu > 0 else c.max_threads
+    return max(n_jobs, min(wanted, c.max_threads, rest_units))
+
+
+def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
+           weights: Sequence[int] | np.ndarray | None = None, pool_warm: bool = False) -> Plan:
+    """The automatic backend's choice for the units after the measured ones, with the chunks
+    cut for it; the plan records the measurement and the estimates.
+
+    A named backend is kept; only its chunks are sized.
+    """
+    c = costs()
+    m = measurement
+    probed = m.units
+    rest = n_units - probed
+    plan = dataclasses.replace(plan, measurement=m, probed=probed,
+                               unit_seconds=m.wall / m.units if m.units else None)
+    if plan.backend != "auto":
+        return size_chunks(plan, n_units, m, nbytes, weights)
+    if rest <= 0:
+        return dataclasses.replace(plan, backend="pandas", n_jobs=1, bounds=(),
+                                   reason="every unit ran while measuring")
+    rest_bytes = nbytes * rest / max(n_units, 1)
+    estimates = estimate(plan.kind, rest, rest_weight(probed, n_units, weights), m,
+                         rest_bytes, plan.n_jobs, pool_warm)
+    parallel = min(("threads", "processes"), key=estimates.__getitem__)
+    speedup = estimates["pandas"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
+    ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
+    plan = dataclasses.replace(plan, estimates=ordered)
+    pays = estimates[parallel] <= c.parallel_margin * estimates["pandas"]
+    starts_pool = not pays and not pool_warm and _pool_pays_later(estimates)
+    if starts_pool:
+        parallel = "processes"
+        speedup = estimates["pandas"] / estimates[parallel]
+    elif not pays:
+        return dataclasses.replace(
+            plan, backend="pandas", n_jobs=1, bounds=(),
+            reason=f"a pool would not pay (the best, {parallel}, is estimated at "
+                   f"{format_seconds(estimates[parallel])} against "
+                   f"{format_seconds(estimates['pandas'])} in the calling process)")
+    n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
+    why = ("the function waits (CPU time well below wall time): threads"
+           if parallel == "threads" and m.waits else f"{parallel}")
+    reason = f"{why}, estimated {speedup:.2f}x faster than serial"
+    if starts_pool:
+        reason = (f"processes: the worker processes start in this call (estimated "
+                  f"{speedup:.2f}x serial's speed), and calls like it that follow find them "
+                  "warm")
+    plan = dataclasses.replace(plan, backend=parallel, n_jobs=n_jobs, reason=reason)
+    return size_chunks(plan, n_units, m, nbytes, weights)
+
+
+def _pool_pays_later(estimates: dict[str, float]) -> bool:
+    """True when a call that a cold pool would not speed up enough is worth starting the pool
+    for all the same: warm (without :attr:`Costs.pool_start_seconds`), the pool would clearly pay,
+    and starting it costs this call at most a share :attr:`Costs.parallel_margin` more than
+    staying serial.
+
+    A pool that is never started is never warm: a program repeating a call of a few seconds
+    would run every one of them serially, each too short to pay for the start alone. Once
+    started, the pool stays warm for the calls that follow.
+    """
+    c = costs()
+    serial, cold = estimates["pandas"], estimates["processes"]
+    return (cold * c.parallel_margin <= serial
+            and cold - c.pool_start_seconds <= c.parallel_margin * serial)
+
+
+def jit_pays(kind: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
+    """Why ``jit="auto"`` should not compile this call (None: compile it).
+
+    A function compiled before costs nothing more to compile, so it runs compiled. A new one
+    is compiled when the least the Python path could take (pandas' own loop around a trivial
+    function, on every worker) is more than compiling it would.
+    """
+    c = costs()
+    if cached:
+        return None
+    import sys
+
+    compile_seconds = c.compile_seconds + (0 if "numba" in sys.modules else c.numba_import_seconds)
+    least = n_units * c.python_unit_seconds[kind] / max(1, n_jobs)
+    if least < compile_seconds:
+        return (f"too few {kind.split()[-1]} to pay for compiling: the Python path takes at "
+                f"least {format_seconds(least)}, compiling about {format_seconds(compile_seconds)}")
+    return None
+
+
+def jit_threads(n_jobs: int, timed_units: int, seconds: float, rest_units: int) -> tuple[int, str]:
+    """Threads for the rest of a compiled loop, and why, from the time its first units took."""
+    c = costs()
+    if n_jobs == 1:
+        return 1, "compiled with numba; one thread, in the calling process"
+    if not timed_units:
+        return n_jobs, f"compiled with numba; chunks run on {n_jobs} threads of the calling process"
+    rest = seconds / timed_units * rest_units
+    if rest < c.jit_threads_seconds:
+        return 1, (f"compiled with numba; the rest is estimated at {format_seconds(rest)}, too "
+                   "little for threads to pay: one thread, in the calling process")
+    return n_jobs, (f"compiled with numba; the rest is estimated at {format_seconds(rest)}: chunks "
+                    f"run on {n_jobs} threads of the calling process")

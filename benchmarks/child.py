@@ -26,7 +26,6 @@ import json
 import pickle
 import platform
 import sys
-import time
 import traceback
 import warnings
 from pathlib import Path
@@ -35,7 +34,7 @@ from typing import Any
 import pandas as pd
 
 from .methods import METHODS, REFERENCE
-from .workloads import WORKLOADS, assert_same
+from .workloads import WORKLOADS, assert_same, timed
 
 
 def _version(package: str | None) -> str | None:
@@ -50,12 +49,6 @@ def _version(package: str | None) -> str | None:
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
-
-
-def _timed(call: Any) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = call()
-    return time.perf_counter() - start, result
 
 
 def _check(result: Any, expected: Any | None) -> str | None:
@@ -98,7 +91,7 @@ def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
         if args.memory:
             print("@@READY", flush=True)
             sys.stdin.readline()
-        cold, result = _timed(lambda: method.run(op, data))
+        result, cold = timed(lambda: method.run(op, data))
         if args.memory:
             print("@@DONE", flush=True)
         record["cold"] = cold
@@ -116,7 +109,7 @@ def measure(args: argparse.Namespace, record: dict[str, Any]) -> None:
             # A slow method gets fewer warm calls; one slower than the budget gets none.
             if spent + (min(warm) if warm else cold) > args.budget:
                 break
-            seconds, result = _timed(lambda: method.run(op, data))
+            result, seconds = timed(lambda: method.run(op, data))
             warm.append(seconds)
             spent += seconds
             wrong = _check(result, expected)
@@ -139,7 +132,7 @@ def _serve(args: argparse.Namespace, method: Any, op: Any, data: Any, expected: 
         return
     print("@@READY", flush=True)
     for _ in sys.stdin:
-        seconds, result = _timed(lambda: method.run(op, data))
+        result, seconds = timed(lambda: method.run(op, data))
         wrong = _check(result, expected)
         del result
         if wrong:

@@ -6,7 +6,6 @@ cost per chunk. The numbers in docs/scaling-out.md come from this script.
 """
 
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,17 +17,12 @@ import pandas as pd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 import pdpar  # noqa: E402
-from benchmarks.workloads import mixed_frame, row_score  # noqa: E402
+from benchmarks.workloads import mixed_frame, row_score, timed  # noqa: E402
 
 
 def best(call, repeat=2):
     """Fastest of ``repeat`` timed calls (seconds)."""
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return timed(call, repeat)[1]
 
 
 def total(column):

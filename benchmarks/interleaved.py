@@ -88,7 +88,7 @@ class Served:
 
 def run_workload(workload: Workload, rounds: int, budget: float, pythons: dict[str, str],
                  size: int | None = None) -> list[dict]:
-    size = size or max(workload.full)
+    size = size or max(workload.sizes["full"])
     scratch = Path(tempfile.mkdtemp(prefix=f"interleaved-{workload.key}-"))
     refs = scratch / "refs"
     refs.mkdir()

@@ -20,7 +20,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,18 +30,12 @@ import pandas as pd  # noqa: E402
 
 import pdpar  # noqa: E402
 from benchmarks.ceiling import core_speeds, two_core_ceiling  # noqa: E402
-from benchmarks.workloads import mixed_frame, row_score  # noqa: E402
+from benchmarks.workloads import format_seconds, mixed_frame, row_score, timed  # noqa: E402
 
 
 def trivial(row: pd.Series) -> float:
     """A row function that costs next to nothing, so the overhead is all there is."""
     return row["a"]
-
-
-def seconds(call) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
 
 
 def alternated(serial, parallel, n_jobs: int, repeat: int) -> dict[str, float]:
@@ -51,7 +44,7 @@ def alternated(serial, parallel, n_jobs: int, repeat: int) -> dict[str, float]:
     pairs = []
     for _ in range(repeat):
         ceiling = two_core_ceiling(core_speeds()) if n_jobs == 2 else float(n_jobs)
-        pairs.append((seconds(serial), seconds(parallel), ceiling))
+        pairs.append((timed(serial)[1], timed(parallel)[1], ceiling))
     return {"pandas_s": statistics.median(s for s, _, _ in pairs),
             "pdpar_processes_s": statistics.median(p for _, p, _ in pairs),
             "overhead_s": statistics.median(p - s / n_jobs for s, p, _ in pairs),
@@ -82,11 +75,11 @@ def main() -> None:
     options = parser.parse_args()
     results = measure(options.rows, options.repeat)
     for r in results:
-        print(f"{r['function']}, {r['rows']:,} rows: pandas {r['pandas_s'] * 1e3:.1f} ms, "
-              f"pdpar processes (warm) {r['pdpar_processes_s'] * 1e3:.1f} ms, overhead over "
-              f"pandas / {r['n_jobs']}: {r['overhead_s'] * 1e3:.1f} ms; over pandas / the "
+        print(f"{r['function']}, {r['rows']:,} rows: pandas {format_seconds(r['pandas_s'])}, "
+              f"pdpar processes (warm) {format_seconds(r['pdpar_processes_s'])}, overhead over "
+              f"pandas / {r['n_jobs']}: {format_seconds(r['overhead_s'])}; over pandas / the "
               f"two-core ceiling of the moment (median {r['ceiling']:.2f}): "
-              f"{r['overhead_at_ceiling_s'] * 1e3:.1f} ms")
+              f"{format_seconds(r['overhead_at_ceiling_s'])}")
     if options.json is not None:
         options.json.write_text(json.dumps(results, indent=2) + "\n")
 

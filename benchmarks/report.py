@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .workloads import format_seconds
+
 PEER_PACKAGES = ("pandarallel", "mapply", "parallel-pandas", "swifter", "dask")
 
 NOTES = """\
@@ -278,11 +280,11 @@ def overhead_table(rows: list[dict[str, Any]]) -> str:
              "| function | rows | pandas | pdpar processes (warm) | overhead | ceiling "
              "| overhead at the ceiling |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        at_ceiling = (f"{r['ceiling']:.2f} | {r['overhead_at_ceiling_s'] * 1e3:.1f} ms"
+        at_ceiling = (f"{r['ceiling']:.2f} | {format_seconds(r['overhead_at_ceiling_s'])}"
                       if "ceiling" in r else "— | —")
-        lines.append(f"| {r['function']} | {r['rows']:,} | {r['pandas_s'] * 1e3:.1f} ms | "
-                     f"{r['pdpar_processes_s'] * 1e3:.1f} ms | {r['overhead_s'] * 1e3:.1f} ms | "
-                     f"{at_ceiling} |")
+        lines.append(f"| {r['function']} | {r['rows']:,} | {format_seconds(r['pandas_s'])} | "
+                     f"{format_seconds(r['pdpar_processes_s'])} | "
+                     f"{format_seconds(r['overhead_s'])} | {at_ceiling} |")
     return "\n".join(lines)
 
 

@@ -339,7 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="pdpar-bench-") as scratch:
         runner = Runner(args, pythons, Path(scratch), data, args.json)
         for workload in workloads:
-            runner.run_workload(workload, workload.sizes(args.quick))
+            runner.run_workload(workload, workload.sizes["quick" if args.quick else "full"])
     data["meta"]["overhead"] = warm_overhead(pythons["pdpar"])
     data["meta"]["ceiling"]["end"] = ceiling.measure()
     data["meta"]["minutes"] = round((time.perf_counter() - started) / 60, 1)

@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from pdpar import bench
+from pdpar.workloads import ElementMap, Workload, int_series, plain
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -51,8 +52,8 @@ def test_plot_without_matplotlib_says_how_to_install_it_before_running_anything(
 
 def test_a_result_that_differs_from_pandas_is_reported_and_fails_the_run():
     # each process answers with its own id: serial pandas and threads agree, processes do not
-    pid = bench.Workload("WX", "process id: s.map(pid)", "elements", bench.int_series,
-                         lambda s: s.map(lambda x: os.getpid()), {"small": (64,)})
+    pid = Workload("WX", "process id: s.map(pid)", ElementMap(lambda x: os.getpid()),
+                   plain(int_series), "elements", {"small": (64,)})
     results = bench.run_bench("small", [pid], log=None)
     by_method = {r.method: r for r in results}
     assert by_method["threads"].differs == ""

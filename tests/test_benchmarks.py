@@ -1,5 +1,6 @@
-"""The benchmark workloads (benchmarks/workloads.py), at a tiny scale, give pandas' results
-through pdpar, so the benchmark definitions cannot drift from what they claim to measure.
+"""The benchmark workloads (src/pdpar/workloads.py, which benchmarks/workloads.py loads by its
+path), at a tiny scale, give pandas' results through pdpar, so the benchmark definitions cannot
+drift from what they claim to measure.
 
 Only the pdpar side of benchmarks/methods.py is used here: the peers are never imported.
 """
@@ -25,6 +26,32 @@ def test_every_workload_has_a_tiny_size_and_known_methods():
     for workload in WORKLOADS.values():
         assert set(workload.methods) <= set(METHODS), workload.key
         assert workload.methods.count("pandas") == 1
+
+
+def test_the_workloads_load_by_path_where_pdpar_is_not_installed():
+    """The peers' environment has no pdpar: benchmarks/ loads the package's file by its path,
+    and a worker process started afresh finds the functions under benchmarks.workloads."""
+    import subprocess
+
+    script = (
+        "import multiprocessing, sys\n"
+        "sys.modules['pdpar'] = None  # import pdpar fails, as in the peers' environment\n"
+        "import benchmarks.methods\n"
+        "import benchmarks.workloads as w\n"
+        "print(w.__file__, w.row_score.__module__)\n"
+        "if __name__ == '__main__':\n"
+        "    with w.WORKLOADS['W3'].make_data(500) as df:\n"
+        "        with multiprocessing.get_context('spawn').Pool(1) as pool:\n"
+        "            got = pool.apply(w.WORKLOADS['W3'].op.pandas, (df,))\n"
+        "        w.assert_same(got, w.WORKLOADS['W3'].op.pandas(df))\n"
+        "    print('same in a spawned worker')\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    path, module = done.stdout.splitlines()[0].split()
+    assert Path(path) == ROOT / "src" / "pdpar" / "workloads.py"
+    assert module == "benchmarks.workloads"
+    assert done.stdout.splitlines()[-1] == "same in a spawned worker"
 
 
 @pytest.mark.parametrize("backend", ["serial", "processes"])

@@ -14,7 +14,6 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +21,9 @@ import numpy as np
 import pandas as pd
 
 import pdpar
-from pdpar.bench import SCALES
+from pdpar.bench import SCALES, machine_line
 from pdpar.bench import main as run_bench_command
+from pdpar.workloads import assert_same, format_seconds, timed
 
 
 def make_frame(rows: int, groups: int, seed: int = 0) -> pd.DataFrame:
@@ -69,19 +69,6 @@ def read_size(path: str) -> int:
     return len(data)
 
 
-def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
-
-
-def _check_equal(expected: Any, got: Any) -> None:
-    if isinstance(expected, pd.DataFrame):
-        pd.testing.assert_frame_equal(expected, got, check_exact=True)
-    else:
-        pd.testing.assert_series_equal(expected, got, check_exact=True)
-
-
 def run_demo(rows: int, groups: int, files: int, out: Any = sys.stdout) -> list[dict[str, Any]]:
     """Run the three workloads; return one dict per workload with times and speed-up."""
     df = make_frame(rows, groups)
@@ -110,9 +97,9 @@ def run_demo(rows: int, groups: int, files: int, out: Any = sys.stdout) -> list[
 
         report = []
         for name, serial, parallel in workloads:
-            expected, t_serial = _timed(serial)
-            got, t_par = _timed(parallel)
-            _check_equal(expected, got)
+            expected, t_serial = timed(serial)
+            got, t_par = timed(parallel)
+            assert_same(got, expected)
             report.append({"workload": name, "pandas_s": t_serial, "pdpar_s": t_par,
                            "speedup": t_serial / t_par, "equal": True})
             print(f"  done: {name}", file=out, flush=True)
@@ -121,11 +108,12 @@ def run_demo(rows: int, groups: int, files: int, out: Any = sys.stdout) -> list[
 
 def format_report(report: list[dict[str, Any]]) -> str:
     width = max(len(r["workload"]) for r in report)
-    lines = [f"{'workload':<{width}}  {'pandas':>8}  {'pdpar':>8}  {'speed-up':>8}  equal",
-             "-" * (width + 42)]
+    header = f"{'workload':<{width}}  {'pandas':>9}  {'pdpar':>9}  {'speed-up':>8}  equal"
+    lines = [header, "-" * len(header)]
     for r in report:
-        lines.append(f"{r['workload']:<{width}}  {r['pandas_s']:>7.2f}s  {r['pdpar_s']:>7.2f}s  "
-                     f"{r['speedup']:>7.2f}x  {'yes' if r['equal'] else 'NO'}")
+        lines.append(f"{r['workload']:<{width}}  {format_seconds(r['pandas_s']):>9}  "
+                     f"{format_seconds(r['pdpar_s']):>9}  {r['speedup']:>7.2f}x  "
+                     f"{'yes' if r['equal'] else 'NO'}")
     return "\n".join(lines)
 
 
@@ -149,8 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         return run_bench_command(args.scale, args.plot)
 
-    print(f"pdpar {pdpar.__version__}, pandas {pd.__version__}, "
-          f"{pdpar.cpus.usable_cpu_count()} usable CPUs", flush=True)
+    print(machine_line(), flush=True)
     report = run_demo(args.rows, args.groups, args.files)
     print()
     print(format_report(report))

@@ -1,17 +1,18 @@
 """``python -m pdpar bench``: pdpar's own workloads at several input sizes, against serial pandas.
 
-Five workloads, each one pandas call over generated data: a CPU-bound row function reading
-named fields, a light ``Series.map``, a groupby apply, a map that waits 2 ms per element (a
-stand-in for I/O), and a numeric function of raw rows. Each runs at a few input sizes with
-serial pandas and with pdpar on threads, on processes, with ``jit=True`` and with
-``backend="auto"``; every result is checked against pandas' with ``pandas.testing``. The table
-gives the best time of a few runs and the speed-up over serial pandas; ``--plot FILE.png``
-draws the speed-up against the input size, one panel per workload, to show where parallelism
-starts to pay (matplotlib: ``pip install "pdpar[plot]"``).
+Five workloads of :mod:`pdpar.workloads`, the ones the benchmark suite of the source repository
+(``benchmarks/``) runs under the same keys, each one pandas call over generated data: a CPU-bound
+row function reading named fields (W1), a light ``Series.map`` (W2), a groupby apply (W3), a map
+that waits 2 ms per element, a stand-in for I/O (W4b), and a numeric function of raw rows (W5).
+Each runs at a few input sizes with serial pandas and with pdpar on threads, on processes, with
+``jit=True`` and with ``backend="auto"``; every result is checked against pandas' with
+``pandas.testing``. The table gives the best time of a few runs and the speed-up over serial
+pandas; ``--plot FILE.png`` draws the speed-up against the input size, one panel per workload,
+to show where parallelism starts to pay (matplotlib: ``pip install "pdpar[plot]"``).
 
 A method pdpar cannot run in this version (``jit=True`` raises :class:`pdpar.JitError` when
 the function cannot be compiled) is shown as ``n/a`` with the reason. The peer libraries are
-compared by the benchmark suite of the source repository (``benchmarks/``), not here.
+compared by the benchmark suite, not here.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ import math
 import os
 import re
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,134 +34,11 @@ import pandas as pd
 import pdpar
 
 from .cpus import usable_cpu_count
+from .workloads import WORKLOADS as ALL_WORKLOADS
+from .workloads import Workload, assert_same, format_seconds, timed
 
 __all__ = ["WORKLOADS", "METHODS", "SCALES", "Result", "run_bench", "format_table",
            "draw_speedups", "main"]
-
-SEED = 20240611
-
-# --- the user functions -------------------------------------------------------------------
-
-
-def row_score(row: pd.Series) -> float:
-    """A few microseconds of branching Python over named fields of a row."""
-    a = row["a"]
-    b = row["b"]
-    c = row["c"]
-    total = 0.0
-    for k in range(1, 9):
-        if (a + k) % 3 == 0:
-            total += b / k
-        else:
-            total -= math.sqrt(abs(c) + k)
-    return total
-
-
-def square(x: int) -> int:
-    """The lightest function there is: pdpar's overhead shows in full."""
-    return x * x
-
-
-def group_stats(group: pd.DataFrame) -> pd.Series:
-    """A handful of statistics of one group, as a Series (one result row per group)."""
-    x = group["x"]
-    y = group["y"]
-    return pd.Series({"x_mean": x.mean(), "x_std": x.std(), "y_range": y.max() - y.min(),
-                      "count": float(len(group))})
-
-
-def wait_2ms(x: int) -> int:
-    """2 ms of waiting per element, as a call to a network service would."""
-    time.sleep(0.002)
-    return x
-
-
-def raw_row(r: np.ndarray) -> float:
-    """Numeric arithmetic on a raw row (an ndarray)."""
-    return r[0] * r[1] - r[2] / (1 + abs(r[3]))
-
-
-# --- the data -----------------------------------------------------------------------------
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(SEED)
-
-
-def numeric_frame(rows: int) -> pd.DataFrame:
-    rng = _rng()
-    return pd.DataFrame({"a": rng.integers(0, 1_000, rows), "b": rng.standard_normal(rows),
-                         "c": rng.standard_normal(rows) * 10})
-
-
-def int_series(elements: int) -> pd.Series:
-    return pd.Series(_rng().integers(0, 1_000, elements), name="x")
-
-
-#: Rows per group of the groupby workload.
-ROWS_PER_GROUP = 100
-
-
-def grouped_frame(groups: int) -> pd.DataFrame:
-    rng = _rng()
-    rows = groups * ROWS_PER_GROUP
-    keys = np.repeat(np.arange(groups), ROWS_PER_GROUP)
-    return pd.DataFrame({"g": rng.permutation(keys), "x": rng.standard_normal(rows),
-                         "y": rng.random(rows) * 100})
-
-
-def float_frame(rows: int) -> pd.DataFrame:
-    return pd.DataFrame(_rng().standard_normal((rows, 4)), columns=["c0", "c1", "c2", "c3"])
-
-
-# --- workloads, methods, scales -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Workload:
-    """One pandas call over data of a given size.
-
-    ``call`` receives either the data itself (serial pandas) or its ``par`` accessor with a
-    method's options: the accessor mirrors pandas' method names, so one call serves both.
-    """
-
-    key: str
-    title: str
-    unit: str
-    make_data: Callable[[int], Any]
-    call: Callable[[Any], Any]
-    sizes: dict[str, tuple[int, ...]]
-
-
-WORKLOADS: tuple[Workload, ...] = (
-    Workload("W1", "CPU-bound row function: df.apply(row_score, axis=1)", "rows",
-             numeric_frame, lambda df: df.apply(row_score, axis=1),
-             {"small": (1_000, 4_000, 16_000),
-              "medium": (1_000, 3_000, 10_000, 30_000, 100_000),
-              "large": (1_000, 10_000, 100_000, 300_000, 1_000_000)}),
-    Workload("W2", "light map: s.map(square)", "elements",
-             int_series, lambda s: s.map(square),
-             {"small": (1_000, 10_000, 100_000),
-              "medium": (1_000, 10_000, 100_000, 1_000_000),
-              "large": (1_000, 10_000, 100_000, 1_000_000, 10_000_000)}),
-    Workload("W3", f"groupby apply: df.groupby('g').apply(group_stats), {ROWS_PER_GROUP} rows "
-             "per group", "groups",
-             grouped_frame,
-             lambda df: df.groupby("g").apply(group_stats, include_groups=False),
-             {"small": (25, 100, 400),
-              "medium": (30, 100, 300, 1_000, 3_000),
-              "large": (100, 1_000, 3_000, 10_000, 30_000)}),
-    Workload("W4", "I/O-bound map, 2 ms wait per element: s.map(wait_2ms)", "elements",
-             int_series, lambda s: s.map(wait_2ms),
-             {"small": (20, 80, 320),
-              "medium": (10, 30, 100, 300, 1_000),
-              "large": (10, 100, 1_000, 3_000, 10_000)}),
-    Workload("W5", "numeric raw row function: df.apply(raw_row, axis=1, raw=True)", "rows",
-             float_frame, lambda df: df.apply(raw_row, axis=1, raw=True),
-             {"small": (1_000, 10_000, 100_000),
-              "medium": (1_000, 10_000, 100_000, 1_000_000),
-              "large": (1_000, 10_000, 100_000, 1_000_000, 3_000_000)}),
-)
 
 #: pdpar's methods and the options each passes to ``par(...)``. Serial pandas is the reference.
 METHODS: dict[str, dict[str, Any]] = {
@@ -171,9 +48,13 @@ METHODS: dict[str, dict[str, Any]] = {
     "auto": {"backend": "auto"},
 }
 
-#: Scales: the sizes of each workload (see ``Workload.sizes``) and the runs per measurement
-#: (the best is kept). ``small`` runs in well under a minute on 2 cores.
+#: Scales: the runs per measurement (the best is kept); each workload's ``sizes`` give its sizes
+#: at each. ``small`` runs in well under a minute on 2 cores.
 SCALES: dict[str, int] = {"small": 1, "medium": 3, "large": 3}
+
+#: The workloads that have sizes for these scales: W1, W2, W3, W4b and W5.
+WORKLOADS: tuple[Workload, ...] = tuple(
+    w for w in ALL_WORKLOADS.values() if set(SCALES) <= set(w.sizes))
 
 
 @dataclass
@@ -191,23 +72,16 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _timed(call: Callable[[], Any], repeats: int) -> tuple[Any, float]:
-    best = math.inf
-    result = None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = call()
-        best = min(best, time.perf_counter() - start)
-    return result, best
+def _call(workload: Workload, obj: Any) -> Any:
+    """The workload's pandas call on ``obj``: its data, or the data's ``par`` accessor, which
+    takes the same call."""
+    return workload.op.pandas(obj)
 
 
 def _difference(expected: Any, got: Any) -> str:
     """Empty when ``got`` equals ``expected`` exactly (values, dtypes, index, names)."""
     try:
-        if isinstance(expected, pd.DataFrame):
-            pd.testing.assert_frame_equal(got, expected, check_exact=True)
-        else:
-            pd.testing.assert_series_equal(got, expected, check_exact=True)
+        assert_same(got, expected)
     except AssertionError as exc:
         return str(exc).strip().splitlines()[0]
     return ""
@@ -225,24 +99,25 @@ def run_bench(scale: str = "small", workloads: Sequence[Workload] = WORKLOADS,
     repeats = SCALES[scale]
     results: list[Result] = []
     for workload in workloads:
-        _warm_up(workload, workload.make_data(min(workload.sizes[scale])))
+        with workload.make_data(min(workload.sizes[scale])) as data:
+            _warm_up(workload, data)
         for size in workload.sizes[scale]:
-            data = workload.make_data(size)
-            expected, base = _timed(functools.partial(workload.call, data), repeats)
-            results.append(Result(workload.key, size, "pandas", base, 1.0))
-            for method, options in METHODS.items():
-                results.append(_run_method(workload, data, size, method, options, expected,
-                                           base, repeats))
+            with workload.make_data(size) as data:
+                expected, base = timed(functools.partial(_call, workload, data), repeats)
+                results.append(Result(workload.key, size, "pandas", base, 1.0))
+                for method, options in METHODS.items():
+                    results.append(_run_method(workload, data, size, method, options, expected,
+                                               base, repeats))
             if log is not None:
                 print(f"  {workload.key}: {size:,} {workload.unit} done", file=log, flush=True)
     return results
 
 
 def _warm_up(workload: Workload, data: Any) -> None:
-    workload.call(data)
+    _call(workload, data)
     for options in METHODS.values():
         with contextlib.suppress(pdpar.JitError):  # reported when the method is timed
-            workload.call(data.par(**options))
+            _call(workload, data.par(**options))
 
 
 def _run_method(workload: Workload, data: Any, size: int, method: str,
@@ -253,7 +128,7 @@ def _run_method(workload: Workload, data: Any, size: int, method: str,
     ran_each = []
     for _ in range(repeats):
         try:
-            got, seconds = _timed(lambda: workload.call(data.par(**options)), 1)
+            got, seconds = timed(lambda: _call(workload, data.par(**options)))
         except pdpar.JitError as exc:
             result.unavailable = f"{type(exc).__name__}: {_one_line(str(exc))}"
             return result
@@ -290,14 +165,6 @@ def _ran(result: Result) -> str:
 # --- the table ----------------------------------------------------------------------------
 
 
-def _seconds(value: float) -> str:
-    if value >= 1:
-        return f"{value:.2f} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.0f} us"
-
-
 def machine_line() -> str:
     return (f"pdpar {pdpar.__version__}, pandas {pd.__version__}, numpy {np.__version__}, "
             f"Python {sys.version.split()[0]}; {os.cpu_count()} CPUs on the machine, "
@@ -324,7 +191,7 @@ def format_table(results: Sequence[Result], scale: str,
                       f"  {m:>{cell}}" for m in methods) + "  auto ran"]
         for size in sorted({r.size for r in rows}):
             at = {r.method: r for r in rows if r.size == size}
-            line = f"{size:>10,}  {_seconds(at['pandas'].seconds or 0.0):>9}"
+            line = f"{size:>10,}  {format_seconds(at['pandas'].seconds or 0.0):>9}"
             for method in methods:
                 r = at[method]
                 if r.seconds is None:
@@ -332,7 +199,7 @@ def format_table(results: Sequence[Result], scale: str,
                     unavailable.setdefault(f"{method}: {r.unavailable}", []).append(
                         f"{workload.key} {size:,}")
                 else:
-                    text = f"{_seconds(r.seconds)} {r.speedup:5.2f}x"
+                    text = f"{format_seconds(r.seconds)} {r.speedup:5.2f}x"
                     if r.differs:
                         text += " DIFFERS"
                         differs.append(f"{workload.key} {size:,} {method}: {r.differs}")

@@ -1,0 +1,344 @@
+"""The workloads pdpar is measured on, one definition per key (W1, W2, ...).
+
+``python -m pdpar bench`` (:mod:`pdpar.bench`) and the benchmark suite of the source repository
+(``benchmarks/``) both run these, so a key means one workload wherever it appears: the same
+function, the same data from the same seed, sizes in the same unit. Each workload lists the sizes
+each of them runs it at (:attr:`Workload.sizes`).
+
+A workload is one pandas operation (an ``op``) over generated data. The op runs it on a pandas
+object, or on that object's ``par`` accessor, which takes the same call; ``benchmarks/methods.py``
+knows how every other library runs the same op. Data is generated from a fixed seed, so every
+process builds the same frame. What both time, check and report with is here too:
+:func:`timed`, :func:`assert_same` and :func:`format_seconds`.
+
+This module imports only the standard library, numpy and pandas, never pdpar: ``benchmarks/``
+loads it by its path, also in the environment of the peer libraries, where pdpar is not
+installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SEED", "WORKLOADS", "Workload", "RowApply", "ElementMap", "GroupApply", "Op",
+           "plain", "timed", "assert_same", "format_seconds"]
+
+SEED = 20240611
+T = TypeVar("T")
+
+
+# --- the user functions -------------------------------------------------------------------
+
+def row_score(row: pd.Series) -> float:
+    """W1: a few microseconds of branching Python over named fields of a mixed-dtype row."""
+    a = row["a"]
+    b = row.b
+    c = row["c"]
+    total = 1.0 if row.tag == "x" else -1.0
+    for k in range(1, 9):
+        if (a + k) % 3 == 0:
+            total += b / k
+        else:
+            total -= math.sqrt(abs(c) + k)
+    return total
+
+
+def group_stats(group: pd.DataFrame) -> pd.Series:
+    """W3: a handful of statistics of one group, as a Series (one result row per group)."""
+    x = group["x"]
+    y = group["y"]
+    return pd.Series({
+        "x_mean": x.mean(),
+        "x_std": x.std(),
+        "y_range": y.max() - y.min(),
+        "count": float(len(group)),
+    })
+
+
+def file_size(path: str) -> int:
+    """W4a: read a whole small file and return its length."""
+    with open(path, "rb") as handle:
+        return len(handle.read())
+
+
+def wait_2ms(value: int) -> int:
+    """W4b: 2 ms of waiting (a stand-in for a network call) per element."""
+    time.sleep(0.002)
+    return value
+
+
+def raw_row(r: np.ndarray) -> float:
+    """W5: numeric arithmetic on a raw row (an ndarray); numba can compile it."""
+    return r[0] * r[1] - r[2] / (1 + abs(r[3]))
+
+
+def raw_row_vectorized(df: pd.DataFrame) -> pd.Series:
+    """W5 by hand in numpy: the same arithmetic on whole columns, the same float results."""
+    a = df.to_numpy()
+    return pd.Series(a[:, 0] * a[:, 1] - a[:, 2] / (1 + np.abs(a[:, 3])), index=df.index)
+
+
+def named_row(row: pd.Series) -> float:
+    """W5b: W5's arithmetic on named fields (``row["c0"]``, ``row.c1``)."""
+    return row["c0"] * row.c1 - row["c2"] / (1 + abs(row.c3))
+
+
+def group_spread(group: pd.DataFrame) -> float:
+    """W5c: a numeric function of a group's columns: the largest x*y less the smallest y."""
+    return (group["x"] * group.y).max() - group["y"].min()
+
+
+def group_spread_vectorized(df: pd.DataFrame) -> pd.Series:
+    """W5c by hand in pandas: the same values from whole-column groupby reductions."""
+    grouped = df.groupby("g")
+    out = (df["x"] * df["y"]).groupby(df["g"]).max() - grouped["y"].min()
+    return out.rename(None)
+
+
+def wide_row(r: np.ndarray) -> float:
+    """W6: a short numeric reduction over a wide raw row."""
+    return float(r[:16].sum() * r[16] - r[17:24].max())
+
+
+# --- the operations -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowApply:
+    """``df.apply(fn, axis=1, raw=raw)``; ``vectorized(df)`` gives the same result, if known."""
+
+    fn: Callable[..., Any]
+    raw: bool = False
+    vectorized: Callable[[pd.DataFrame], pd.Series] | None = None
+    kind: str = "row_apply"
+
+    def pandas(self, df: pd.DataFrame) -> Any:
+        return df.apply(self.fn, axis=1, raw=self.raw)
+
+
+@dataclass(frozen=True)
+class ElementMap:
+    """``s.map(fn)``."""
+
+    fn: Callable[..., Any]
+    kind: str = "element_map"
+
+    def pandas(self, s: pd.Series) -> Any:
+        return s.map(self.fn)
+
+
+@dataclass(frozen=True)
+class GroupApply:
+    """``df.groupby(key).apply(fn, include_groups=False)``."""
+
+    key: str
+    fn: Callable[..., Any]
+    vectorized: Callable[[pd.DataFrame], pd.Series] | None = None
+    kind: str = "group_apply"
+
+    def pandas(self, df: pd.DataFrame) -> Any:
+        return df.groupby(self.key).apply(self.fn, include_groups=False)
+
+
+Op = RowApply | ElementMap | GroupApply
+
+
+# --- the data -----------------------------------------------------------------------------
+
+def mixed_frame(rows: int) -> pd.DataFrame:
+    """W1: int, float and string columns, so each row is an object-dtype Series."""
+    rng = np.random.default_rng(SEED)
+    return pd.DataFrame({
+        "a": rng.integers(0, 1_000, rows),
+        "b": rng.standard_normal(rows),
+        "c": rng.standard_normal(rows) * 10,
+        "tag": rng.choice(np.array(["x", "y", "z"], dtype=object), rows),
+    })
+
+
+def int_series(elements: int) -> pd.Series:
+    """W2 and W4b: integers below 1,000."""
+    rng = np.random.default_rng(SEED)
+    return pd.Series(rng.integers(0, 1_000, elements), name="x")
+
+
+def grouped_frame(rows: int) -> pd.DataFrame:
+    """W3: about 100 rows per group, groups in random order."""
+    rng = np.random.default_rng(SEED)
+    return pd.DataFrame({
+        "g": rng.integers(0, max(rows // 100, 1), rows),
+        "x": rng.standard_normal(rows),
+        "y": rng.random(rows) * 100,
+    })
+
+
+def float_frame(rows: int, columns: int = 4) -> pd.DataFrame:
+    """W5 and W6: all float64, one block."""
+    rng = np.random.default_rng(SEED)
+    return pd.DataFrame(rng.standard_normal((rows, columns)),
+                        columns=[f"c{i}" for i in range(columns)])
+
+
+@contextlib.contextmanager
+def small_files(count: int) -> Iterator[pd.Series]:
+    """W4a: ``count`` files of 1 to 16 KiB in a temporary folder, removed afterwards."""
+    rng = np.random.default_rng(SEED)
+    sizes = rng.integers(1_024, 16_384, count)
+    with tempfile.TemporaryDirectory(prefix="pdpar-bench-files-") as folder:
+        paths = []
+        for i, size in enumerate(sizes):
+            path = os.path.join(folder, f"f{i:05d}.bin")
+            with open(path, "wb") as handle:
+                handle.write(rng.bytes(int(size)))
+            paths.append(path)
+        yield pd.Series(paths, name="path")
+
+
+def plain(build: Callable[[int], Any]) -> Callable[[int], contextlib.AbstractContextManager]:
+    """A data builder as :attr:`Workload.make_data` wants it: with nothing to clean up."""
+    return lambda size: contextlib.nullcontext(build(size))
+
+
+# --- the workloads ------------------------------------------------------------------------
+
+BASELINES = ("pandas", "joblib")
+PEERS = ("pandarallel", "mapply", "parallel-pandas", "swifter", "dask")
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One op over data of each size.
+
+    ``make_data(size)`` is a context manager that gives the data (and removes any files it made
+    afterwards). ``sizes`` maps a scale to the sizes run at it, in ``unit``: ``"quick"`` and
+    ``"full"`` are those of ``benchmarks/run.py``; ``"small"``, ``"medium"`` and ``"large"``
+    those of ``python -m pdpar bench``, which runs the workloads that have them. ``methods`` are
+    the names of ``benchmarks/methods.py`` that the suite runs on it; ``measure`` is ``"time"``,
+    or ``"memory"``: one cold call per method, its peak memory sampled.
+    """
+
+    key: str
+    title: str
+    op: Op
+    make_data: Callable[[int], contextlib.AbstractContextManager]
+    unit: str
+    sizes: Mapping[str, tuple[int, ...]]
+    methods: tuple[str, ...] = ()
+    measure: str = "time"
+
+
+WORKLOADS: dict[str, Workload] = {w.key: w for w in [
+    Workload(
+        "W1", "CPU-bound row function: df.apply(row_score, axis=1)",
+        RowApply(row_score), plain(mixed_frame), "rows",
+        {"quick": (20_000,), "full": (200_000,),
+         "small": (1_000, 4_000, 16_000),
+         "medium": (1_000, 3_000, 10_000, 30_000, 100_000),
+         "large": (1_000, 10_000, 100_000, 300_000, 1_000_000)},
+        BASELINES + ("pdpar auto", "pdpar processes") + PEERS,
+    ),
+    Workload(
+        "W2", "Light function, overhead curve: s.map(lambda x: x ** 2)",
+        ElementMap(lambda x: x ** 2), plain(int_series), "elements",
+        {"quick": (1_000, 10_000, 100_000, 1_000_000),
+         "full": (1_000, 10_000, 100_000, 1_000_000, 10_000_000),
+         "small": (1_000, 10_000, 100_000),
+         "medium": (1_000, 10_000, 100_000, 1_000_000),
+         "large": (1_000, 10_000, 100_000, 1_000_000, 10_000_000)},
+        BASELINES + ("pdpar auto", "pdpar threads", "pdpar processes") + PEERS,
+    ),
+    Workload(
+        "W3", "groupby apply: df.groupby('g').apply(group_stats), about 100 rows per group",
+        GroupApply("g", group_stats), plain(grouped_frame), "rows",
+        {"quick": (100_000,), "full": (1_000_000,),
+         "small": (2_500, 10_000, 40_000),
+         "medium": (3_000, 10_000, 30_000, 100_000, 300_000),
+         "large": (10_000, 100_000, 300_000, 1_000_000, 3_000_000)},
+        BASELINES + ("pdpar auto", "pdpar processes") + PEERS,
+    ),
+    Workload(
+        "W4a", "I/O-bound: read 2,000 small files, s.map(file_size)",
+        ElementMap(file_size), small_files, "files", {"quick": (2_000,), "full": (2_000,)},
+        BASELINES + ("pdpar auto", "pdpar threads (32)") + PEERS
+        + ("parallel-pandas threads (32)",),
+    ),
+    Workload(
+        "W4b", "I/O-bound, 2 ms sleep per element: s.map(wait_2ms)",
+        ElementMap(wait_2ms), plain(int_series), "elements",
+        {"quick": (2_000,), "full": (2_000,),
+         "small": (20, 80, 320),
+         "medium": (10, 30, 100, 300, 1_000),
+         "large": (10, 100, 1_000, 3_000, 10_000)},
+        BASELINES + ("pdpar auto", "pdpar threads (32)") + PEERS
+        + ("parallel-pandas threads (32)",),
+    ),
+    Workload(
+        "W5", "Numeric raw row function: df.apply(raw_row, axis=1, raw=True), 4 float columns",
+        RowApply(raw_row, raw=True, vectorized=raw_row_vectorized), plain(float_frame), "rows",
+        {"quick": (100_000,), "full": (1_000_000,),
+         "small": (1_000, 10_000, 100_000),
+         "medium": (1_000, 10_000, 100_000, 1_000_000),
+         "large": (1_000, 10_000, 100_000, 1_000_000, 3_000_000)},
+        ("pandas", "pandas numba", "numpy vectorized", "joblib", "pdpar processes",
+         "pdpar jit") + PEERS,
+    ),
+    Workload(
+        "W5b", "Named-field row function: df.apply(named_row, axis=1), W5's arithmetic",
+        RowApply(named_row, vectorized=raw_row_vectorized), plain(float_frame), "rows",
+        {"quick": (100_000,), "full": (1_000_000,)},
+        ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
+    ),
+    Workload(
+        "W5c", "Numeric group function: groupby('g').apply(group_spread), 100 rows per group",
+        GroupApply("g", group_spread, vectorized=group_spread_vectorized),
+        plain(grouped_frame), "rows", {"quick": (100_000,), "full": (1_000_000,)},
+        ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
+    ),
+    Workload(
+        "W6", "Peak memory: df.apply(wide_row, axis=1, raw=True), 190 float64 columns",
+        RowApply(wide_row, raw=True), plain(lambda rows: float_frame(rows, 190)), "rows",
+        {"quick": (100_000,), "full": (1_000_000,)},
+        BASELINES + ("pdpar processes",) + PEERS, measure="memory",
+    ),
+]}
+
+
+# --- timing, checking, reporting ----------------------------------------------------------
+
+def timed(call: Callable[[], T], repeats: int = 1) -> tuple[T, float]:
+    """The result of the last of ``repeats`` calls of ``call``, and the fastest call's seconds."""
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = call()
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def assert_same(result: Any, expected: Any, rtol: float | None = None) -> None:
+    """Raise AssertionError unless ``result`` is exactly ``expected`` (values, dtypes, index),
+    or, given ``rtol``, equal but for floats within that relative tolerance."""
+    close: dict[str, Any] = ({"check_exact": False, "rtol": rtol} if rtol
+                             else {"check_exact": True})
+    if isinstance(expected, pd.DataFrame):
+        pd.testing.assert_frame_equal(result, expected, **close)
+    else:
+        pd.testing.assert_series_equal(result, expected, **close)
+
+
+def format_seconds(value: float) -> str:
+    """Seconds for a reader, with three or so figures: ``2.08 s``, ``61.1 ms``, ``608 us``."""
+    if abs(value) >= 1:
+        return f"{value:.2f} s"
+    if abs(value) >= 1e-3:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value * 1e6:.0f} us"

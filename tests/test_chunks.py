@@ -213,7 +213,7 @@ def test_input_is_never_written(backend):
 
 
 def test_chunks_are_views_of_the_input():
-    from pdpar.kinds import frame
+    from pdpar.kinds import rows as frame
 
     seen = []
 

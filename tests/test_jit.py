@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import pdpar
-from pdpar import jit
+from pdpar.compiled import loops as jit
 
 pytestmark = pytest.mark.filterwarnings("ignore::numba.NumbaWarning")
 
@@ -443,8 +443,9 @@ def test_chunks_run_on_the_calling_processes_threads():
     for part in (slice(0, 200), slice(-200, None)):  # pandas itself is slow here
         assert_same(got.iloc[part], df.iloc[part].apply(slow, axis=1, raw=True))
     assert plan.backend == "jit" and plan.n_jobs == 2 and "2 threads" in plan.reason
-    assert plan.bounds[0] == (1, 4097)  # row 0 ran in pandas, the next 4096 timed
-    assert plan.n_chunks == 1 + 2 * 4 and plan.bounds[-1][1] == len(df)
+    # row 0 ran in pandas, the next 4096 were timed in the caller, the rest ran in chunks
+    assert plan.probed == 1 + 4096 and plan.bounds[0][0] == 4097
+    assert plan.n_chunks == 2 * 4 and plan.bounds[-1][1] == len(df)
 
 
 def test_a_loop_too_short_for_threads_runs_on_one():

@@ -72,7 +72,8 @@ def test_progress_reaches_the_total_when_auto_hands_the_rest_to_pandas():
 
 
 def test_progress_advances_and_completes_while_pandas_runs_the_rest():
-    from pdpar.kinds import Probed, replay
+    from pdpar.execute import Unfinished
+    from pdpar.kinds.replay import replay
     from pdpar.progress import make_progress
 
     s = pd.Series(range(1_000))
@@ -80,7 +81,7 @@ def test_progress_advances_and_completes_while_pandas_runs_the_rest():
     sink = make_progress(lambda done, total: seen.append((done, total)), 1_000, "elements")
     sink.update(10)  # the units measured in the caller
     out = replay(lambda f: s.map(f), [x + 1 for x in range(10)], then=lambda x: x + 1,
-                 probed=Probed([], sink, 990))
+                 unfinished=Unfinished([], sink, 990))
     pd.testing.assert_series_equal(out, s.map(lambda x: x + 1))
     counts = [done for done, _ in seen]
     assert seen[-1] == (1_000, 1_000) and counts == sorted(counts) and len(counts) > 50

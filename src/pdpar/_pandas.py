@@ -14,6 +14,7 @@ pdpar cannot make pdpar call itself.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -83,6 +84,31 @@ def wrap_frame_results(op: Any, results: dict[int, Any]) -> pd.DataFrame | pd.Se
     """Assemble ``{position: result}`` into what ``df.apply`` returns, by pandas' own rules."""
     link_identical_indexes(list(results.values()))
     return op.wrap_results(results, op.result_index).__finalize__(op.obj, method="apply")
+
+
+# --------------------------------------------------------------------------------------------
+# the stand-in for the user's function when pandas finishes a call (pdpar.kinds.replay)
+
+
+def switching_standin(func: Any, args: tuple) -> functools.partial:
+    """``functools.partial(func, *args)``, which :func:`switch_standin` can make another
+    function in place, even after pandas took it.
+
+    pandas binds extra arguments (``args=``, keyword arguments) with
+    ``functools.partial(f, *args, **kwargs)``, and CPython copies the target of a plain partial
+    into the new one, so that changing it afterwards would not reach the copy pandas calls. A
+    partial with an attribute is kept as it is. A partial is called at C speed, so a stand-in
+    that only hands back recorded results costs little more than pandas' own loop.
+    """
+    standin = functools.partial(next, iter(()))
+    standin.pdpar_replay = True  # type: ignore[attr-defined]
+    switch_standin(standin, func, args)
+    return standin
+
+
+def switch_standin(standin: functools.partial, func: Any, args: tuple) -> None:
+    """Make ``standin`` call ``func(*args, ...)`` from now on."""
+    standin.__setstate__((func, args, None, standin.__dict__))  # type: ignore[attr-defined]
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,6 +389,14 @@ def interleaved_dtype(df: pd.DataFrame) -> Any:
     from pandas.core.dtypes.cast import find_common_type
 
     return find_common_type(list(df.dtypes)) if df.shape[1] else np.dtype(object)
+
+
+def wrap_compiled_rows(df: pd.DataFrame, out: np.ndarray) -> pd.DataFrame | pd.Series:
+    """What ``df.apply(func, axis=1)`` returns for the array of the rows' results (one value
+    per row, or a row of values for ``result_type="expand"``)."""
+    if out.ndim == 2:
+        return pd.DataFrame(out, index=df.index).__finalize__(df, method="apply")
+    return pd.Series(out, index=df.index).__finalize__(df, method="apply")
 
 
 def wrap_mapped(s: pd.Series, values: np.ndarray, method: str) -> pd.Series:

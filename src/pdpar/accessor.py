@@ -14,10 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import _pandas, transport
+from . import _pandas, kinds, transport
 from ._reentry import entered
 from ._warnings import attributed_to_caller
-from .kinds import elements, frame, groups
 from .options import Options, current_options
 from .plan import Plan, Planned, call_notes, planning
 
@@ -165,11 +164,11 @@ class DataFramePar(_Par):
 
     def apply(self, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
         """``df.apply(...)``, same arguments and result, rows or columns in parallel."""
-        return self._run(frame.apply_frame, _bind_frame_apply, args, kwargs)
+        return self._run(kinds.apply_frame, _bind_frame_apply, args, kwargs)
 
     def map(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
         """``df.map(...)``, same arguments and result, elements in parallel."""
-        return self._run(elements.map_frame, _bind_frame_map, args, kwargs)
+        return self._run(kinds.map_frame, _bind_frame_map, args, kwargs)
 
     def groupby_apply(self, by: Any, func: Callable[..., Any], *args: Any,
                       **kwargs: Any) -> pd.DataFrame | pd.Series:
@@ -183,11 +182,11 @@ class SeriesPar(_Par):
 
     def apply(self, *args: Any, **kwargs: Any) -> pd.Series | pd.DataFrame:
         """``s.apply(...)``, same arguments and result, elements in parallel."""
-        return self._run(elements.apply_series, _bind_series_apply, args, kwargs)
+        return self._run(kinds.apply_series, _bind_series_apply, args, kwargs)
 
     def map(self, *args: Any, **kwargs: Any) -> pd.Series:
         """``s.map(...)``, same arguments and result; callables run in parallel."""
-        return self._run(elements.map_series, _bind_series_map, args, kwargs)
+        return self._run(kinds.map_series, _bind_series_map, args, kwargs)
 
 
 class ParGroupBy:
@@ -214,11 +213,11 @@ class ParGroupBy:
     def apply(self, func: Any, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""
         options = current_options().replace(**self._overrides)
-        include_groups = kwargs.pop("include_groups", groups.NOT_GIVEN)
+        include_groups = kwargs.pop("include_groups", kinds.NOT_GIVEN)
         with entered(), call_notes(), attributed_to_caller(), _broadcasting(options) as wrap:
             if wrap is not None:
                 func = wrap(func)
-            return groups.apply_groups(self._groupby, func, args, kwargs, include_groups,
+            return kinds.apply_groups(self._groupby, func, args, kwargs, include_groups,
                                        options)
 
 

@@ -8,7 +8,9 @@ boundary its traceback cannot travel, so the worker's formatted traceback is cha
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from types import TracebackType
+from typing import Literal
 
 __all__ = [
     "PdparError",
@@ -16,6 +18,8 @@ __all__ = [
     "WorkerCrashedError",
     "RemoteTraceback",
     "add_label_note",
+    "labelled",
+    "ChunkSpan",
 ]
 
 
@@ -45,6 +49,41 @@ class RemoteTraceback(Exception):
 def add_label_note(exc: BaseException, what: str, label: Hashable, chunk: ChunkSpan) -> None:
     """Add a note to ``exc`` naming the ``what`` (row, group, ...) with ``label`` and the chunk."""
     exc.add_note(f"pdpar: raised by the function on the {what} labelled {label!r} ({chunk})")
+
+
+class labelled:
+    """A block in which the user's function runs on units: an exception raised in it gets a
+    note naming the unit and the chunk (:func:`add_label_note`).
+
+    ``label()`` is asked only when something raised, and gives the label of the unit that was
+    running then, so that a loop over many units pays nothing per unit::
+
+        with labelled("row", span, lambda: labels[i]):
+            for i in range(len(labels)):
+                results.append(func(rows[i]))
+
+    Only exceptions are noted: KeyboardInterrupt and other BaseExceptions pass as they are.
+    """
+
+    __slots__ = ("what", "span", "label")
+
+    def __init__(self, what: str, span: ChunkSpan, label: Callable[[], Hashable]) -> None:
+        self.what = what
+        self.span = span
+        self.label = label
+
+    def __enter__(self) -> labelled:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
+        if isinstance(exc, Exception):
+            try:
+                label = self.label()
+            except Exception:  # the unit cannot be told: the exception goes as it is
+                return False
+            add_label_note(exc, self.what, label, self.span)
+        return False
 
 
 class ChunkSpan:

@@ -20,144 +20,144 @@ import numpy as np
 import pandas as pd
 
 from .. import _pandas
-from ..errors import ChunkSpan, add_label_note
+from ..compiled import declined as jit_declined
+from ..compiled import groups as compiled
+from ..compiled import labelled_head
+from ..errors import ChunkSpan, labelled
+from ..execute import Unfinished, execute
 from ..options import Options
 from ..plan import Plan
-from ..plan.policy import plan_call
-from . import Probed, call_with, compiled, direct, execute, nbytes, replay, share_indexes
+from .base import Call, call_with, nbytes, share_indexes
 
-__all__ = ["apply_groups", "NOT_GIVEN"]
+__all__ = ["GroupsApply", "NOT_GIVEN", "record_groups_chunk"]
 
 NOT_GIVEN = object()
 
 
-def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
-                 include_groups: Any, options: Options) -> pd.DataFrame | pd.Series:
+class GroupsApply(Call):
     """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
-    given = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
 
-    def pandas_apply(f: Any = func) -> Any:
-        return gb.apply(f, *args, **given, **kwargs)
+    unit = "groups"
 
-    ngroups = gb.ngroups
-    if isinstance(func, str) or not callable(func):
-        return direct("groups", ngroups, "string functions go to pandas directly",
-                      pandas_apply)
-    if _pandas.groupby_replaces_func(func):
-        return direct("groups", ngroups, "pandas runs this function as a built-in aggregation",
-                      pandas_apply)
-    if _pandas.groups_columns(gb):
-        return direct("groups", ngroups, "groups of columns (axis=1) go to pandas directly",
-                      pandas_apply)
-    if ngroups == 0:
-        # pandas may call the function once on an empty frame, to raise the right error
-        return direct("groups", ngroups, "no groups", pandas_apply)
-    if include_groups is NOT_GIVEN:
-        include_groups = not _pandas.PANDAS_3  # pandas' default
-    if include_groups and _pandas.PANDAS_3:
-        return direct("groups", ngroups, "include_groups=True: pandas 3 raises", pandas_apply)
-    if options.jit:
-        outcome = _compiled(gb, func, args, kwargs, include_groups, options)
-        if isinstance(outcome, compiled.Mismatch):  # pandas finishes, from the second group
-            return replay(pandas_apply, outcome.results, then=func,
-                          more_arguments=bool(args or kwargs))
-        if outcome is not None:
-            return outcome
-    plan = plan_call("groups", ngroups, options)
-    if plan.direct:
-        return direct("groups", ngroups, plan.reason, pandas_apply)
+    def __init__(self, gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
+                 include_groups: Any) -> None:
+        self.gb = gb
+        self.func = self.then = func
+        self.args = args
+        self.kwargs = kwargs
+        self.more_arguments = bool(args or kwargs)
+        self.given = {} if include_groups is NOT_GIVEN else {"include_groups": include_groups}
+        self.include_groups = include_groups
+        self.n_units = gb.ngroups
+        self.with_groupings = False
 
-    f = functools.partial(call_with, func, args, kwargs) if (args or kwargs) else func
-    if include_groups:
+    def declines(self) -> str | None:
+        func = self.func
+        if isinstance(func, str) or not callable(func):
+            return "string functions go to pandas directly"
+        if _pandas.groupby_replaces_func(func):
+            return "pandas runs this function as a built-in aggregation"
+        if _pandas.groups_columns(self.gb):
+            return "groups of columns (axis=1) go to pandas directly"
+        if self.n_units == 0:
+            # pandas may call the function once on an empty frame, to raise the right error
+            return "no groups"
+        if self.include_groups is NOT_GIVEN:
+            self.include_groups = not _pandas.PANDAS_3  # pandas' default
+        if self.include_groups and _pandas.PANDAS_3:
+            return "include_groups=True: pandas 3 raises"
+        return None
+
+    def plain(self) -> Any:
+        return self.finish(self.func)
+
+    def finish(self, standin: Any) -> Any:
+        return self.gb.apply(standin, *self.args, **self.given, **self.kwargs)
+
+    def compiled(self, options: Options) -> Any:
+        gb = self.gb
+        data = _pandas.group_data(gb, False)
+        if self.include_groups and _pandas.group_data(gb, True) is not data:
+            jit_declined(options, "with include_groups=True the function also gets the "
+                         "grouping columns; jit needs include_groups=False")
+            return None
+        split = _pandas.split_groups(gb, data)
+
+        def run_first() -> Any:
+            group = _pandas.group_slice(split.sorted_data, int(split.starts[0]),
+                                        int(split.ends[0]))
+            object.__setattr__(group, "name", split.keys[0])
+            with labelled_head("group", "groups", split.keys[0]):
+                return self.func(group, *self.args, **self.kwargs)
+
+        return compiled.apply_groups(gb, data, split, self.func, self.args, self.kwargs,
+                                     run_first, options)
+
+    def task(self) -> Any:
+        return record_groups_chunk
+
+    def execute(self, plan: Plan, options: Options) -> list[Any] | Unfinished:
+        if not self.include_groups:
+            return self._execute(plan, options, False)
         # pandas 2.2: the grouping columns are passed unless that raises TypeError
         try:
             with _pandas.group_mutation_allowed(True):  # for this process; workers set their own
-                result = _apply_to(gb, f, _pandas.group_data(gb, True), plan, options, True)
+                chunks = self._execute(plan, options, True)
         except TypeError:
-            result = _apply_to(gb, f, _pandas.group_data(gb, False), plan, options, False)
-        else:
-            if (not isinstance(result, Probed)
-                    and _pandas.groupby_apply_emits_inclusion_warning(gb)):
-                warnings.warn(_pandas.groupby_include_groups_message(gb), DeprecationWarning,
-                              stacklevel=2)
-    else:
-        result = _apply_to(gb, f, _pandas.group_data(gb, False), plan, options, False)
-    if isinstance(result, Probed):
-        # pandas finishes the call: the groups that ran while measuring are not run again
-        results = [s for values, _ in result.chunks for v in values
-                   for s in (v.series() if isinstance(v, _pandas.StackedRows) else (v,))]
-        return replay(pandas_apply, results, then=func, more_arguments=bool(args or kwargs),
-                      probed=result)
-    return result
+            return self._execute(plan, options, False)
+        if not isinstance(chunks, Unfinished) \
+                and _pandas.groupby_apply_emits_inclusion_warning(self.gb):
+            warnings.warn(_pandas.groupby_include_groups_message(self.gb), DeprecationWarning,
+                          stacklevel=2)
+        return chunks
 
+    def _execute(self, plan: Plan, options: Options,
+                 with_groupings: bool) -> list[Any] | Unfinished:
+        self.with_groupings = with_groupings
+        self.data = _pandas.group_data(self.gb, with_groupings)
+        self.split = _pandas.split_groups(self.gb, self.data)
+        self.f = functools.partial(call_with, self.func, self.args, self.kwargs) \
+            if self.more_arguments else self.func
+        return execute(self.work(), plan, options)
 
-def _compiled(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any], include_groups: bool,
-              options: Options) -> Any:
-    data = _pandas.group_data(gb, False)
-    if include_groups and _pandas.group_data(gb, True) is not data:
-        compiled.declined(options, "with include_groups=True the function also gets the "
-                          "grouping columns; jit needs include_groups=False")
-        return None
-    split = _pandas.split_groups(gb, data)
-
-    def run_first() -> Any:
-        group = _pandas.group_slice(split.sorted_data, int(split.starts[0]),
-                                    int(split.ends[0]))
-        object.__setattr__(group, "name", split.keys[0])
-        try:
-            return func(group, *args, **kwargs)
-        except Exception as exc:
-            add_label_note(exc, "group", split.keys[0],
-                           ChunkSpan(0, None, "groups", 0, 1))
-            raise
-
-    return compiled.apply_groups(gb, data, split, func, args, kwargs, run_first, options)
-
-
-def _apply_to(gb: Any, f: Callable[..., Any], data: pd.DataFrame | pd.Series, plan: Plan,
-              options: Options, with_groupings: bool) -> pd.DataFrame | pd.Series | Probed:
-    split = _pandas.split_groups(gb, data)
-    sizes = split.ends - split.starts
-
-    def make_payload(span: ChunkSpan) -> tuple:
+    def payload(self, span: ChunkSpan) -> tuple:
+        split = self.split
         g0, g1 = span.start, span.stop
         row0 = int(split.starts[g0:g1].min())
         row1 = int(split.ends[g0:g1].max())
         return (split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
-                split.ends[g0:g1] - row0, split.keys[g0:g1], f, with_groupings, span)
+                split.ends[g0:g1] - row0, split.keys[g0:g1], self.f, self.with_groupings, span)
 
-    chunk_results = execute(record_groups_chunk, make_payload, plan, options, split.ngroups,
-                            nbytes=nbytes(split.sorted_data), weights=sizes)
-    if isinstance(chunk_results, Probed):
-        return chunk_results
-    values = [v for chunk_values, _ in chunk_results for v in chunk_values]
-    mutated = any(chunk_mutated for _, chunk_mutated in chunk_results)
-    return _pandas.wrap_group_results(gb, data, values, mutated)
+    def nbytes(self) -> int:
+        return nbytes(self.split.sorted_data)
+
+    def weights(self) -> np.ndarray:
+        return self.split.ends - self.split.starts
+
+    def recorded(self, chunks: list[Any]) -> list[Any]:
+        return [s for values, _ in chunks for v in values
+                for s in (v.series() if isinstance(v, _pandas.StackedRows) else (v,))]
+
+    def combine(self, chunks: list[Any]) -> Any:
+        values = [v for chunk_values, _ in chunks for v in chunk_values]
+        mutated = any(chunk_mutated for _, chunk_mutated in chunks)
+        return _pandas.wrap_group_results(self.gb, self.data, values, mutated)
 
 
 def record_groups_chunk(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np.ndarray,
                         keys: Sequence[Hashable], f: Callable[..., Any], with_groupings: bool,
                         span: ChunkSpan) -> tuple[list[Any], bool]:
     """Call ``f`` on each group of ``piece``; the results and whether any was not a transform."""
-    with _pandas.group_mutation_allowed(with_groupings):
-        return _record_groups(piece, starts, ends, keys, f, span)
-
-
-def _record_groups(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np.ndarray,
-                   keys: Sequence[Hashable], f: Callable[..., Any],
-                   span: ChunkSpan) -> tuple[list[Any], bool]:
-    values = []
+    values: list[Any] = []
     mutated = False
-    for start, end, key in zip(starts, ends, keys):
-        group = _pandas.group_slice(piece, start, end)
-        object.__setattr__(group, "name", key)
-        group_axes = group.axes
-        try:
+    with _pandas.group_mutation_allowed(with_groupings), \
+            labelled("group", span, lambda: keys[len(values)]):
+        for start, end, key in zip(starts, ends, keys):
+            group = _pandas.group_slice(piece, start, end)
+            object.__setattr__(group, "name", key)
+            group_axes = group.axes
             result = f(group)
-        except Exception as exc:
-            add_label_note(exc, "group", key, span)
-            raise
-        if not mutated and not _pandas.is_indexed_like(result, group_axes):
-            mutated = True
-        values.append(result)
+            if not mutated and not _pandas.is_indexed_like(result, group_axes):
+                mutated = True
+            values.append(result)
     return _pandas.stack_series_results(share_indexes(values)), mutated

@@ -71,16 +71,21 @@ def _unit_weights(weights: Sequence[int] | np.ndarray) -> np.ndarray:
     return np.asarray(weights, dtype=np.float64) + 1.0  # an empty group still costs a call
 
 
-def next_probe(plan: Plan, n_units: int, measurement: Measurement) -> int:
+def next_probe(plan: Plan, n_units: int, measurement: Measurement,
+               weights: Sequence[int] | np.ndarray | None = None) -> int:
     """Units in the next measuring chunk run in the caller, or 0 when measuring is over.
 
     ``measurement`` holds the chunks measured so far. The chunks grow from one unit, as fast as
     the time left for measuring (:attr:`Costs.probe_seconds`) allows, and together stay below a
     quarter of one chunk of the rest. The automatic backend always measures at least one
-    unit.
+    unit. A compiled loop is timed on one chunk of :attr:`Costs.jit_probe_units` units (rows,
+    for groups: ``weights``).
     """
     c = costs()
     m = measurement
+    if plan.backend == "jit":
+        return 0 if m.units else jit_probe(0, n_units, None if weights is None
+                                           else np.asarray(weights))
     done, seconds = m.units, m.wall
     limit = n_units // (4 * c.chunks_per_worker * plan.n_jobs)
     if plan.backend == "auto":

@@ -38,12 +38,12 @@ import numpy as np
 from ..cpus import usable_cpu_count
 from ..options import Options
 from ..run import cluster_workers
-from .bounds import even_bounds, rest_weight, size_chunks
+from .bounds import even_bounds, jit_bounds, rest_weight, size_chunks
 from .costs import costs
 from .model import Measurement, Plan, format_seconds
 
 __all__ = ["resolve_n_jobs", "plan_call", "estimate", "threads_for", "choose", "jit_pays",
-           "jit_threads"]
+           "plan_compiled", "jit_threads"]
 
 
 def resolve_n_jobs(n_jobs: int) -> int:
@@ -152,6 +152,11 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     rest = n_units - probed
     plan = dataclasses.replace(plan, measurement=m, probed=probed,
                                unit_seconds=m.wall / m.units if m.units else None)
+    if plan.backend == "jit":
+        threads, reason = jit_threads(plan.n_jobs, probed, m.wall, rest)
+        bounds = jit_bounds(probed, n_units, threads, plan.chunksize,
+                            None if weights is None else np.asarray(weights))
+        return dataclasses.replace(plan, n_jobs=threads, bounds=bounds, reason=reason)
     if plan.backend != "auto":
         return size_chunks(plan, n_units, m, nbytes, weights)
     if rest <= 0:
@@ -221,6 +226,20 @@ def jit_pays(kind: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
         return (f"too few {kind.split()[-1]} to pay for compiling: the Python path takes at "
                 f"least {format_seconds(least)}, compiling about {format_seconds(compile_seconds)}")
     return None
+
+
+def plan_compiled(kind: str, n_units: int, options: Options,
+                  weights: np.ndarray | None, compile_seconds: float) -> Plan:
+    """The plan of a compiled loop over ``n_units`` units: with several threads and no chunk
+    size given, its first chunk is to be timed (``bounds`` None, :func:`choose`)."""
+    n_jobs = 1 if options.backend == "serial" else resolve_n_jobs(options.n_jobs)
+    if n_jobs > 1 and options.chunksize is None:
+        return Plan(kind, "jit", n_jobs, None, "", n_units=n_units,
+                    compile_seconds=compile_seconds)
+    threads, reason = jit_threads(n_jobs, 0, 0.0, n_units)
+    return Plan(kind, "jit", threads, jit_bounds(0, n_units, threads, options.chunksize, weights),
+                reason, n_units=n_units, chunksize=options.chunksize,
+                compile_seconds=compile_seconds)
 
 
 def jit_threads(n_jobs: int, timed_units: int, seconds: float, rest_units: int) -> tuple[int, str]:

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import JitError
+from ..errors import JitError
 
 __all__ = ["Compiled", "compile_function", "is_cached", "result_spec", "ResultSpec",
            "prepare_loop", "value_on", "used_names", "attribute_names", "numba_reason"]

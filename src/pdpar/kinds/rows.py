@@ -1,0 +1,141 @@
+"""``DataFrame.apply`` over rows (axis=1) or columns (axis=0).
+
+Split: positional ranges of rows (axis=1) or columns (axis=0), as views.
+Chunk task: pandas' own ``apply`` on the chunk with a recording function, so the user's function
+sees exactly the row or column Series pandas would build; it returns the raw per-unit results.
+Combine: pandas' own assembly of ``{position: result}`` for the whole input
+(:func:`pdpar._pandas.wrap_frame_results`). ``result_type="broadcast"`` is combined by replaying
+pandas' own ``apply`` on the whole input with the recorded results. ``raw=True`` is its own
+kind (:mod:`.raw`).
+
+Calls that have nothing to parallelise (string, list, dict and ufunc functions, empty inputs,
+other engines) go to pandas directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_list_like
+
+from .. import _pandas
+from ..compiled import declined as jit_declined
+from ..compiled.rows import named_rows
+from ..errors import ChunkSpan, labelled
+from ..options import Options
+from .base import Call, nbytes, share_indexes
+from .replay import replay
+
+__all__ = ["FrameApply", "record_frame_chunk"]
+
+
+class FrameApply(Call):
+    """``df.apply(func, axis=...)``: the function on each row or column Series."""
+
+    def __init__(self, df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
+                 call_kwargs: dict[str, Any]) -> None:
+        self.df = df
+        self.call_args = call_args
+        self.call_kwargs = call_kwargs
+        self.func = self.then = arguments["func"]
+        self.raw = arguments["raw"]
+        self.result_type = arguments["result_type"]
+        self.args = arguments["args"]
+        self.kwargs = arguments["kwargs"]
+        self.more_arguments = bool(self.args or self.kwargs)
+        self.arguments = arguments
+        self.broadcast = self.result_type == "broadcast"
+        self.op: Any = None
+        self.axis = 1 if arguments["axis"] in (1, "columns") else 0
+        self.unit = "rows" if self.axis == 1 else "columns"
+        self.labels = df.index if self.axis == 1 else df.columns
+        self.n_units = len(self.labels)
+
+    def declines(self) -> str | None:
+        func = self.func
+        arguments = self.arguments
+        if arguments.get("engine") not in (None, "python") \
+                or arguments.get("engine_kwargs") is not None:
+            return "another execution engine was named"
+        if isinstance(func, str) or is_list_like(func) or not callable(func):
+            return "string, list and dict functions go to pandas directly"
+        if isinstance(func, np.ufunc):
+            return "ufuncs go to pandas directly (pandas applies them to the whole frame)"
+        if self.op is None:  # validates axis and result_type as pandas does
+            self.op = _pandas.frame_apply_op(self.df, func, arguments["axis"], self.raw,
+                                             self.result_type, arguments.get("by_row", "compat"),
+                                             self.args, self.kwargs)
+        if not all(self.df.shape):
+            return "empty input"
+        if self.broadcast and not self.labels.is_unique:
+            return "pandas broadcasts by label, and the labels repeat"
+        return None
+
+    def plain(self) -> Any:
+        return _pandas.DataFrame_apply(self.df, *self.call_args, **self.call_kwargs)
+
+    def finish(self, standin: Any) -> Any:
+        return _pandas.DataFrame_apply(self.df, standin, axis=self.axis, raw=self.raw,
+                                       result_type=self.result_type, args=self.args,
+                                       **self.kwargs)
+
+    def compiled(self, options: Options) -> Any:
+        if self.raw or self.broadcast:
+            return None
+        if self.axis != 1:
+            jit_declined(options, "jit compiles functions of rows (axis=1) or of raw columns "
+                         "(raw=True); axis=0 passes each column as a Series")
+            return None
+        return named_rows(self.df, self.func, self.result_type, self.args, self.kwargs,
+                          options)
+
+    def task(self) -> Any:
+        return record_frame_chunk
+
+    def payload(self, span: ChunkSpan) -> tuple:
+        start, stop = span.start, span.stop
+        piece = self.df.iloc[start:stop] if self.axis == 1 else self.df.iloc[:, start:stop]
+        return (piece, self.labels[start:stop], self.func, self.axis, self.broadcast, self.args,
+                self.kwargs, span)
+
+    def nbytes(self) -> int:
+        return nbytes(self.df)
+
+    def recorded(self, chunks: list[Any]) -> list[Any]:
+        """The per-unit results, with stacked Series made Series again (a chunk's Series
+        results travel as its one :class:`~pdpar._pandas.StackedRows`)."""
+        out: list[Any] = []
+        for chunk in chunks:
+            if len(chunk) == 1 and isinstance(chunk[0], _pandas.StackedRows):
+                out.extend(chunk[0].series())
+            else:
+                out.extend(chunk)
+        return out
+
+    def combine(self, chunks: list[Any]) -> Any:
+        results = self.recorded(chunks)
+        if self.broadcast:
+            return replay(self.finish, results)
+        return _pandas.wrap_frame_results(self.op, dict(enumerate(results)))
+
+
+def record_frame_chunk(piece: pd.DataFrame, labels: pd.Index, func: Any, axis: int,
+                       broadcast: bool, args: tuple, kwargs: dict, span: ChunkSpan) -> list[Any]:
+    """Run ``func`` on each row or column of ``piece`` as pandas would; the raw results."""
+    results: list[Any] = []
+
+    def record(unit: Any) -> Any:
+        result = func(unit, *args, **kwargs)
+        if isinstance(result, pd.Series):
+            # pandas reuses one row object; keep this result from following it
+            result = result.copy(deep=False)
+        results.append(result)
+        # a placeholder that pandas accepts for any result_type, and that costs nothing
+        return 0 if broadcast else None
+
+    with labelled("row" if axis == 1 else "column", span, lambda: labels[len(results)]):
+        _pandas.DataFrame_apply(piece, record, axis=axis,
+                                result_type="broadcast" if broadcast else None)
+    return _pandas.stack_series_results(share_indexes(results))

@@ -47,20 +47,20 @@ def test_a_cpu_bound_function_with_enough_work_goes_to_processes():
     plan = choose(_auto(10_000), 10_000, m, pool_warm=True)
     assert plan.backend == "processes" and plan.n_jobs == 2
     estimates = dict(plan.estimates)
-    assert estimates["processes"] < estimates["threads"] <= estimates["pandas"] * 1.01
+    assert estimates["processes"] < estimates["threads"] <= estimates["serial"] * 1.01
 
 
 def test_light_work_stays_in_the_calling_process():
     m = measured(3_000, 0.0015)  # 0.5 us per element, like map(lambda x: x ** 2)
     plan = choose(_auto(100_000, kind="elements"), 100_000, m, pool_warm=True)
-    assert plan.direct and plan.bounds == ()
+    assert plan.plain and plan.bounds == ()
     assert "would not pay" in plan.reason
 
 
 def test_a_cold_pool_must_be_paid_for_by_the_work():
     work = POOL_START_SECONDS  # as much work as starting the pool costs
     m = measured(100, work / 100)
-    assert choose(_auto(100 * 100), 100 * 100, m, pool_warm=False).direct
+    assert choose(_auto(100 * 100), 100 * 100, m, pool_warm=False).plain
     assert choose(_auto(100 * 100), 100 * 100, m, pool_warm=True).backend == "processes"
 
 
@@ -73,11 +73,11 @@ def test_a_cold_pool_is_started_when_it_costs_this_call_little_and_pays_warm(wor
     estimates = dict(plan.estimates)
     if starts:
         assert plan.backend == "processes"
-        assert estimates["processes"] <= estimates["pandas"] / 0.9
+        assert estimates["processes"] <= estimates["serial"] / 0.9
         assert "start in this call" in plan.reason
     else:
-        assert plan.direct
-        assert estimates["processes"] > estimates["pandas"] / 0.9
+        assert plan.plain
+        assert estimates["processes"] > estimates["serial"] / 0.9
 
 
 def test_results_that_are_slow_to_send_keep_work_out_of_processes():
@@ -100,17 +100,17 @@ def test_estimates_grow_with_the_work_and_shrink_with_workers():
     small = estimate("rows", 1_000, 1_000, m, 0, 2, True)
     large = estimate("rows", 10_000, 10_000, m, 0, 2, True)
     more_workers = estimate("rows", 10_000, 10_000, m, 0, 4, True)
-    assert small["pandas"] < large["pandas"]
+    assert small["serial"] < large["serial"]
     assert more_workers["processes"] < large["processes"]
     # threads cannot run a function that holds the GIL faster than serially
-    assert large["threads"] >= large["pandas"]
+    assert large["threads"] >= large["serial"]
 
 
 def test_groups_are_estimated_by_rows():
     weights = np.array([1] * 100 + [999] * 100)  # the heavy groups come last
     m = measured(100, 0.001, weight=200)  # 100 light groups: 5 us per row
     plan = choose(_auto(200, kind="groups"), 200, m, weights=weights, pool_warm=True)
-    assert dict(plan.estimates)["pandas"] == pytest.approx(5e-6 * 100_000, rel=0.01)
+    assert dict(plan.estimates)["serial"] == pytest.approx(5e-6 * 100_000, rel=0.01)
 
 
 def test_a_named_backend_is_kept_and_only_sized():
@@ -173,7 +173,7 @@ def test_a_tiny_frame_runs_in_the_calling_process():
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
     got = df.par(n_jobs=2).apply(lambda r: r["a"] * os.getpid(), axis=1)
     pd.testing.assert_series_equal(got, df["a"] * os.getpid(), check_names=False)
-    assert pdpar.last_plan().direct
+    assert pdpar.last_plan().plain
 
 
 @pytest.mark.parametrize("n", [1, 2, 50, 5_000])
@@ -182,7 +182,7 @@ def test_auto_runs_every_unit_exactly_once(n):
     calls.clear()
     got = s.par(n_jobs=2).map(counted)
     pd.testing.assert_series_equal(got, s + 1)
-    if pdpar.last_plan().backend in ("pandas", "threads"):  # units ran in this process
+    if pdpar.last_plan().backend in ("serial", "threads"):  # units ran in this process
         assert sorted(calls) == list(range(n))
 
 
@@ -198,16 +198,16 @@ def test_plan_decides_without_running_the_whole_call():
 def test_plan_of_apply_and_of_a_groupby():
     df = pd.DataFrame({"k": np.arange(400) % 40, "a": np.arange(400.0)})
     plan = df.par(n_jobs=2).plan(busy_row, axis=1)
-    assert plan.kind == "rows" and plan.n_units == 400
+    assert plan.unit == "rows" and plan.n_units == 400
     group_plan = df.par(n_jobs=2).groupby("k").plan(lambda g: g["a"].sum())
-    assert group_plan.kind == "groups" and group_plan.n_units == 40
+    assert group_plan.unit == "groups" and group_plan.n_units == 40
 
 
 def test_plan_of_a_call_pandas_runs_itself_runs_nothing():
     s = pd.Series(["a", "b", "a"], dtype="category")
     calls.clear()
     plan = s.par.plan.map(counted)
-    assert plan.direct and "categor" in plan.reason and calls == []
+    assert plan.plain and "categor" in plan.reason and calls == []
 
 
 def test_the_last_plan_is_kept_per_thread():

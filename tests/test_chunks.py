@@ -180,8 +180,8 @@ def test_explicit_chunksize_counts_units():
 
 
 def test_auto_decides_before_measuring_only_when_there_is_nothing_to_share():
-    assert plan_call("rows", 1, Options(n_jobs=2)).direct
-    assert plan_call("rows", 100_000, Options(n_jobs=1)).direct
+    assert plan_call("rows", 1, Options(n_jobs=2)).plain
+    assert plan_call("rows", 100_000, Options(n_jobs=1)).plain
     plan = plan_call("rows", 100, Options(n_jobs=2))
     assert plan.backend == "auto" and plan.bounds is None  # decided after measuring
 

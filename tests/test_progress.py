@@ -94,7 +94,7 @@ def test_progress_reaches_the_total_when_pandas_finishes_rows_and_groups():
                      lambda g: g["x"].sum(), include_groups=False)):
         seen = []
         call(lambda done, total, seen=seen: seen.append((done, total)))
-        if pdpar.last_plan().direct and pdpar.last_plan().probed:
+        if pdpar.last_plan().plain and pdpar.last_plan().probed:
             assert seen[-1][0] == seen[-1][1]
 
 

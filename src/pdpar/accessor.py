@@ -124,7 +124,7 @@ class _Par:
         """The options a call through this accessor uses."""
         return current_options().replace(**self._overrides)
 
-    def _run(self, kind: Callable[..., Any], bind: Callable[..., dict[str, Any]],
+    def _run(self, entry: Callable[..., Any], bind: Callable[..., dict[str, Any]],
              args: tuple, kwargs: dict[str, Any]) -> Any:
         options = self.options
         arguments = bind(self._obj, args, kwargs)
@@ -132,7 +132,7 @@ class _Par:
             if wrap is not None:
                 args, kwargs = _with_function(arguments, args, kwargs, wrap)
                 arguments = bind(self._obj, args, kwargs)
-            return kind(self._obj, arguments, args, kwargs, options)
+            return entry(self._obj, arguments, args, kwargs, options)
 
     @property
     def plan(self) -> PlanOf:

@@ -96,7 +96,7 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
         plan = decided(dataclasses.replace(
             plan, n_units=work.n_units, probed=plan.probed + first,
             bounds=tuple((first + a, first + b) for a, b in plan.bounds or ())))
-        if plan.direct:
+        if plan.plain:
             handed_on = True  # the progress goes on as pandas finishes the call
             return Unfinished(results, progress, work.n_units - plan.probed)
         bounds = plan.bounds or ()
@@ -105,19 +105,13 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
         payloads = (work.payload(ChunkSpan(done + i, count, work.unit, start, stop))
                     for i, (start, stop) in enumerate(bounds))
         sizes = [stop - start for start, stop in bounds]
-        results.extend(run_chunks(work.task, payloads, backend=_runs_on(plan),
+        results.extend(run_chunks(work.task, payloads, backend=plan.backend,
                                   n_jobs=plan.n_jobs, max_inflight=options.max_inflight,
                                   progress=progress, sizes=sizes))
     finally:
         if progress is not None and not handed_on:
             progress.close()
     return results
-
-
-def _runs_on(plan: Plan) -> str:
-    if plan.backend == "jit":  # compiled loops run on threads of the caller
-        return "threads" if plan.n_jobs > 1 and plan.n_chunks > 1 else "serial"
-    return plan.backend
 
 
 def _measure(work: Work, plan: Plan, results: list[Any],

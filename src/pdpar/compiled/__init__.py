@@ -79,7 +79,7 @@ def attempt(options: Options, unit: str, n_units: int, run: Callable[[], Any]) -
         first = exc.args[0] if exc.args else None
         if first is None:
             return None
-        decided(Plan(unit, "pandas", 1, (), "pandas finishes the call in the calling "
+        decided(Plan(unit, "serial", 1, (), "pandas finishes the call in the calling "
                      f"process, after the first {singular(unit)}", probed=1,
                      n_units=n_units))
         return Unfinished(first)
@@ -94,12 +94,13 @@ def _n_jobs(options: Options) -> int:
     return 1 if options.backend == "serial" else resolve_n_jobs(options.n_jobs)
 
 
-def compile_for(options: Options, cost_kind: str, n_units: int, func: Any,
+def compile_for(options: Options, loop: str, n_units: int, func: Any,
                 error_model: str) -> loops.Compiled:
     """The compiled function, once the input is known to be compilable; with
-    ``jit="auto"``, only when compiling is estimated to pay."""
+    ``jit="auto"``, only when compiling is estimated to pay (``loop`` is the Python loop it
+    would replace: "raw rows", "rows", "elements" or "groups")."""
     if options.jit == "auto":
-        reason = jit_pays(cost_kind, n_units, _n_jobs(options),
+        reason = jit_pays(loop, n_units, _n_jobs(options),
                           loops.is_cached(func, error_model))
         if reason:
             raise Declined(reason)

@@ -75,7 +75,7 @@ def apply_groups(gb: Any, data: pd.DataFrame | pd.Series, split: _pandas.GroupSp
                 or not same(value, expected, spec.dtype):
             raise Disagree([first])
         out = np.empty(ngroups if spec.length is None else (ngroups, spec.length), spec.dtype)
-        loop = loops.prepare_loop(compiled, f"groups {spec.loop_kind}", units, starts, ends, out,
+        loop = loops.prepare_loop(compiled, f"groups {spec.per_unit}", units, starts, ends, out,
                                 extra)
         weights = (ends - starts).astype(np.float64)
         run_parts("groups", [Part(loop, (units, starts, ends), out, extra, split.keys, "group",

@@ -157,7 +157,7 @@ class ResultSpec:
     length: int | None
 
     @property
-    def loop_kind(self) -> str:
+    def per_unit(self) -> str:
         return "scalar" if self.length is None else "vector"
 
 

@@ -32,7 +32,7 @@ __all__ = ["raw_rows", "named_rows", "named_fields", "record"]
 
 
 def raw_rows(units: np.ndarray, first: np.ndarray, func: Any, args: tuple,
-             kwargs: dict[str, Any], kind: str, labels: pd.Index,
+             kwargs: dict[str, Any], unit: str, labels: pd.Index,
              options: Options) -> np.ndarray | None:
     """``np.apply_along_axis`` over the rows of ``units`` (one unit per row) with the compiled
     ``func``: the array of every unit's result, ``first`` being pandas' own result for unit 0
@@ -60,13 +60,13 @@ def raw_rows(units: np.ndarray, first: np.ndarray, func: Any, args: tuple,
         out = np.empty((n, *first.shape), first.dtype)
         out[0] = first
         skip = np.zeros(0, np.bool_)
-        loop = loops.prepare_loop(compiled, f"units {spec.loop_kind}", units, skip, out, extra)
-        what = "row" if kind == "rows" else "column"
-        run_parts(kind, [Part(loop, (units, skip), out, extra, labels, what, n)], 1, options,
+        loop = loops.prepare_loop(compiled, f"units {spec.per_unit}", units, skip, out, extra)
+        what = "row" if unit == "rows" else "column"
+        run_parts(unit, [Part(loop, (units, skip), out, extra, labels, what, n)], 1, options,
                   compiled.seconds - before)
         return out
 
-    outcome = attempt(options, kind, n, run)
+    outcome = attempt(options, unit, n, run)
     return None if isinstance(outcome, Unfinished) else outcome
 
 
@@ -161,7 +161,7 @@ def named_rows(df: pd.DataFrame, func: Any, result_type: Any, args: tuple,
             out = np.empty((n, spec.length), spec.dtype)
             out[0] = head.iloc[0].to_numpy()
         skip = np.zeros(0, np.bool_)
-        loop = loops.prepare_loop(compiled, f"units {spec.loop_kind}", rec, skip, out, extra)
+        loop = loops.prepare_loop(compiled, f"units {spec.per_unit}", rec, skip, out, extra)
         run_parts("rows", [Part(loop, (rec, skip), out, extra, df.index, "row", n)], 1, options,
                   compiled.seconds - before)
         return _pandas.wrap_compiled_rows(df, out)

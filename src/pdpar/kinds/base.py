@@ -111,7 +111,7 @@ def run(call: Call, options: Options) -> Any:
     returns."""
     reason = call.declines()
     if reason is not None:
-        return _handed_to_pandas(call, Plan(call.unit, "pandas", 1, (), reason,
+        return _handed_to_pandas(call, Plan(call.unit, "serial", 1, (), reason,
                                             n_units=call.n_units))
     if options.jit:
         outcome = call.compiled(options)
@@ -120,12 +120,12 @@ def run(call: Call, options: Options) -> Any:
         if outcome is not None:
             return outcome
     plan = plan_call(call.unit, call.n_units, options)
-    if not plan.direct:
+    if not plan.plain:
         call.prepare()
         first = len(call.ran())
         if first:
             plan = plan_call(call.unit, call.n_units - first, options)
-    if plan.direct:
+    if plan.plain:
         return _handed_to_pandas(call, plan)
     chunks = call.execute(plan, options)
     if isinstance(chunks, Unfinished):  # its results are the measured chunks'

@@ -83,7 +83,7 @@ def next_probe(plan: Plan, n_units: int, measurement: Measurement,
     """
     c = costs()
     m = measurement
-    if plan.backend == "jit":
+    if plan.compiled:
         return 0 if m.units else jit_probe(0, n_units, None if weights is None
                                            else np.asarray(weights))
     done, seconds = m.units, m.wall

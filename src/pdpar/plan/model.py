@@ -91,20 +91,24 @@ def measured(units: int, seconds: float, cpu: float | None = None,
 
 @dataclass(frozen=True)
 class Plan:
-    """What a call runs: the backend, its workers, the chunks as unit ranges, and why.
+    """What a call runs: where, on how many workers, the chunks as unit ranges, and why.
 
-    ``backend`` is ``"pandas"`` when the call runs as plain pandas in the calling process.
-    ``probed`` units were run in the calling process to measure the function (see
-    ``measurement``); ``bounds`` are the chunks that follow them, None until they are sized.
-    ``estimates`` are the estimated seconds of the rest of the call per backend, when the
-    automatic backend chose among them. ``chunksize`` is the caller's chunk size, if any.
-    ``backend`` is ``"jit"`` when the function runs compiled by numba, on threads of the
+    ``unit`` is what the call counts: ``"rows"``, ``"columns"``, ``"elements"`` or
+    ``"groups"``. ``backend`` is where the work runs: ``"serial"`` (the calling thread),
+    ``"threads"``, ``"processes"``, ``"dask"``, ``"ray"`` or another joblib backend's name
+    (``"auto"`` only while the choice waits for a measurement). ``plain`` plans leave the call
+    (or what is left of it) to pandas as it is, in the calling thread.
+    ``probed`` units ran before the chunks, in the calling process (measured, see
+    ``measurement``, or run through pandas first); ``bounds`` are the chunks that follow them,
+    None until they are sized. ``estimates`` are the estimated seconds of the rest of the call
+    per backend, when the automatic backend chose among them. ``chunksize`` is the caller's
+    chunk size, if any. ``compiled`` plans run the function compiled by numba, on threads of the
     calling process; ``compile_seconds`` is what compiling took in this call (0 when the
     function was compiled before). ``jit`` says why a call that asked for ``jit="auto"`` was
     not compiled.
     """
 
-    kind: str
+    unit: str
     backend: str
     n_jobs: int
     bounds: tuple[tuple[int, int], ...] | None
@@ -115,6 +119,7 @@ class Plan:
     measurement: Measurement | None = None
     estimates: tuple[tuple[str, float], ...] = ()
     chunksize: int | None = None
+    compiled: bool = False
     compile_seconds: float | None = None
     jit: str | None = None
 
@@ -123,16 +128,19 @@ class Plan:
         return len(self.bounds or ())
 
     @property
-    def direct(self) -> bool:
-        """True when the call runs as plain pandas in the caller, without chunks."""
-        return self.backend == "pandas"
+    def plain(self) -> bool:
+        """True when pandas runs the call (or what is left of it) as it is, in the calling
+        thread, without chunks."""
+        return self.bounds == () and not self.compiled
 
     def __str__(self) -> str:
-        if self.direct:
+        if self.plain:
             how = "plain pandas in the calling process"
         else:
             how = f"{self.backend}, n_jobs={self.n_jobs}, {self.n_chunks} chunks"
-        return f"Plan({self.n_units} {self.kind}: {how}; {self.reason})"
+            if self.compiled:
+                how = "compiled with numba, " + how
+        return f"Plan({self.n_units} {self.unit}: {how}; {self.reason})"
 
     def explain(self) -> str:
         """The plan and the measurements and estimates behind it, in a few lines."""
@@ -140,24 +148,24 @@ class Plan:
         m = self.measurement
         if m is not None and m.units:
             lines.append(
-                f"measured: {m.units} {self.kind} in the calling process, "
+                f"measured: {m.units} {self.unit} in the calling process, "
                 f"{format_seconds(m.wall / m.units)} each (CPU {format_seconds(m.cpu / m.units)}"
                 f"{', waiting on I/O or with the GIL released' if m.waits else ''})")
             if m.results_seconds is not None:
                 per_unit = format_seconds(m.results_seconds / m.units)
                 lines.append(f"sending results between processes: {per_unit} per "
-                             f"{singular(self.kind)}")
+                             f"{singular(self.unit)}")
         if self.estimates:
             lines.append("estimated time for the rest: " + ", ".join(
                 f"{name} {format_seconds(seconds)}" for name, seconds in self.estimates))
         if self.compile_seconds is not None:
             lines.append(f"compiling took {format_seconds(self.compile_seconds)}"
                          + (" (compiled before)" if not self.compile_seconds else ""))
-        if self.probed and self.backend == "jit":
-            lines.append(f"the first {singular(self.kind)} ran through pandas, to check the "
+        if self.probed and self.compiled:
+            lines.append(f"the first {singular(self.unit)} ran through pandas, to check the "
                          "compiled function against it; its result is part of the result")
         elif self.probed:
-            lines.append(f"the first {self.probed} {self.kind} ran in the calling process "
+            lines.append(f"the first {self.probed} {self.unit} ran in the calling process "
                          "while measuring; their results are part of the result")
         if self.jit:
             lines.append(f"not compiled: {self.jit}")
@@ -173,6 +181,6 @@ def format_seconds(value: float) -> str:
     return f"{value * 1e6:.3g} us"
 
 
-def singular(kind: str) -> str:
-    """"rows" -> "row": one unit of a kind."""
-    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[kind]
+def singular(unit: str) -> str:
+    """"rows" -> "row"."""
+    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[unit]

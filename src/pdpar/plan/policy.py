@@ -63,8 +63,8 @@ def resolve_n_jobs(n_jobs: int) -> int:
     return max(1, usable_cpu_count() + 1 + n_jobs)
 
 
-def plan_call(kind: str, n_units: int, options: Options) -> Plan:
-    """Decide what can be decided about a call over ``n_units`` units of ``kind`` before the
+def plan_call(unit: str, n_units: int, options: Options) -> Plan:
+    """Decide what can be decided about a call over ``n_units`` ``unit`` before the
     function has run.
 
     The plan's ``bounds`` are None when the chunks are to be sized by measurement, and its
@@ -74,9 +74,9 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
     n_jobs = resolve_n_jobs(options.n_jobs)
     if backend == "auto":
         if n_jobs == 1:
-            return Plan(kind, "pandas", 1, (), "one usable CPU", n_units=n_units)
+            return Plan(unit, "serial", 1, (), "one usable CPU", n_units=n_units)
         if n_units <= 1:
-            return Plan(kind, "pandas", 1, (), f"{n_units} {kind}: nothing to share out",
+            return Plan(unit, "serial", 1, (), f"{n_units} {unit}: nothing to share out",
                         n_units=n_units)
         reason = "chosen from a measurement"
     else:
@@ -87,20 +87,20 @@ def plan_call(kind: str, n_units: int, options: Options) -> Plan:
 
     if options.chunksize is not None and backend != "auto":
         # An explicit chunk size counts units (for groups: groups per chunk).
-        return Plan(kind, backend, n_jobs, even_bounds(n_units, options.chunksize), reason,
+        return Plan(unit, backend, n_jobs, even_bounds(n_units, options.chunksize), reason,
                     n_units=n_units, chunksize=options.chunksize)
     if backend == "serial":
-        return Plan(kind, backend, n_jobs, ((0, n_units),), reason, n_units=n_units)
+        return Plan(unit, backend, n_jobs, ((0, n_units),), reason, n_units=n_units)
     if n_units <= n_jobs and backend != "auto":
-        return Plan(kind, backend, n_jobs, even_bounds(n_units, 1), reason, n_units=n_units)
-    return Plan(kind, backend, n_jobs, None, reason, n_units=n_units,
+        return Plan(unit, backend, n_jobs, even_bounds(n_units, 1), reason, n_units=n_units)
+    return Plan(unit, backend, n_jobs, None, reason, n_units=n_units,
                 chunksize=options.chunksize)
 
 
-def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measurement,
+def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measurement,
              rest_bytes: float, n_jobs: int, pool_warm: bool) -> dict[str, float]:
-    """Estimated seconds for the rest of a call: in the caller (``"pandas"``), on threads and
-    on processes.
+    """Estimated seconds for the rest of a call: in the calling thread (``"serial"``), on
+    threads and on processes.
 
     The work is the measured time per unit of weight times what is left; each chunk adds the
     measured fixed cost of a chunk. Threads share the GIL: the calling thread's CPU time runs
@@ -115,7 +115,7 @@ def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measur
     chunks = min(max(c.chunks_per_worker * n_jobs, math.ceil(work / c.target_chunk_seconds)),
                  rest_units)
     fixed = chunks * m.per_chunk
-    assembly = rest_units * c.assembly_seconds_per_unit.get(kind, 1e-6)
+    assembly = rest_units * c.assembly_seconds_per_unit.get(unit, 1e-6)
     threads = threads_for(m, n_jobs, rest_units)
     on_threads = (c.thread_pool_start_seconds + max(work * m.cpu_share, work / threads) + fixed
                   + chunks * c.dispatch("threads") + assembly)
@@ -124,7 +124,7 @@ def estimate(kind: str, rest_units: int, rest_weight: float, measurement: Measur
                     + (work + fixed) / (n_jobs * c.process_efficiency)
                     + chunks * c.dispatch("processes")
                     + rest_bytes / c.transfer_bytes_per_second + results + assembly)
-    return {"pandas": work, "threads": on_threads, "processes": on_processes}
+    return {"serial": work, "threads": on_threads, "processes": on_processes}
 
 
 def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
@@ -152,34 +152,35 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     rest = n_units - probed
     plan = dataclasses.replace(plan, measurement=m, probed=probed,
                                unit_seconds=m.wall / m.units if m.units else None)
-    if plan.backend == "jit":
+    if plan.compiled:
         threads, reason = jit_threads(plan.n_jobs, probed, m.wall, rest)
         bounds = jit_bounds(probed, n_units, threads, plan.chunksize,
                             None if weights is None else np.asarray(weights))
-        return dataclasses.replace(plan, n_jobs=threads, bounds=bounds, reason=reason)
+        return dataclasses.replace(plan, backend=_compiled_on(threads, bounds), n_jobs=threads,
+                                   bounds=bounds, reason=reason)
     if plan.backend != "auto":
         return size_chunks(plan, n_units, m, nbytes, weights)
     if rest <= 0:
-        return dataclasses.replace(plan, backend="pandas", n_jobs=1, bounds=(),
+        return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(),
                                    reason="every unit ran while measuring")
     rest_bytes = nbytes * rest / max(n_units, 1)
-    estimates = estimate(plan.kind, rest, rest_weight(probed, n_units, weights), m,
+    estimates = estimate(plan.unit, rest, rest_weight(probed, n_units, weights), m,
                          rest_bytes, plan.n_jobs, pool_warm)
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
-    speedup = estimates["pandas"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
+    speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
     plan = dataclasses.replace(plan, estimates=ordered)
-    pays = estimates[parallel] <= c.parallel_margin * estimates["pandas"]
+    pays = estimates[parallel] <= c.parallel_margin * estimates["serial"]
     starts_pool = not pays and not pool_warm and _pool_pays_later(estimates)
     if starts_pool:
         parallel = "processes"
-        speedup = estimates["pandas"] / estimates[parallel]
+        speedup = estimates["serial"] / estimates[parallel]
     elif not pays:
         return dataclasses.replace(
-            plan, backend="pandas", n_jobs=1, bounds=(),
+            plan, backend="serial", n_jobs=1, bounds=(),
             reason=f"a pool would not pay (the best, {parallel}, is estimated at "
                    f"{format_seconds(estimates[parallel])} against "
-                   f"{format_seconds(estimates['pandas'])} in the calling process)")
+                   f"{format_seconds(estimates['serial'])} in the calling process)")
     n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
     why = ("the function waits (CPU time well below wall time): threads"
            if parallel == "threads" and m.waits else f"{parallel}")
@@ -203,12 +204,12 @@ def _pool_pays_later(estimates: dict[str, float]) -> bool:
     started, the pool stays warm for the calls that follow.
     """
     c = costs()
-    serial, cold = estimates["pandas"], estimates["processes"]
+    serial, cold = estimates["serial"], estimates["processes"]
     return (cold * c.parallel_margin <= serial
             and cold - c.pool_start_seconds <= c.parallel_margin * serial)
 
 
-def jit_pays(kind: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
+def jit_pays(loop: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
     """Why ``jit="auto"`` should not compile this call (None: compile it).
 
     A function compiled before costs nothing more to compile, so it runs compiled. A new one
@@ -221,25 +222,31 @@ def jit_pays(kind: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
     import sys
 
     compile_seconds = c.compile_seconds + (0 if "numba" in sys.modules else c.numba_import_seconds)
-    least = n_units * c.python_unit_seconds[kind] / max(1, n_jobs)
+    least = n_units * c.python_unit_seconds[loop] / max(1, n_jobs)
     if least < compile_seconds:
-        return (f"too few {kind.split()[-1]} to pay for compiling: the Python path takes at "
+        return (f"too few {loop.split()[-1]} to pay for compiling: the Python path takes at "
                 f"least {format_seconds(least)}, compiling about {format_seconds(compile_seconds)}")
     return None
 
 
-def plan_compiled(kind: str, n_units: int, options: Options,
+def plan_compiled(unit: str, n_units: int, options: Options,
                   weights: np.ndarray | None, compile_seconds: float) -> Plan:
     """The plan of a compiled loop over ``n_units`` units: with several threads and no chunk
     size given, its first chunk is to be timed (``bounds`` None, :func:`choose`)."""
     n_jobs = 1 if options.backend == "serial" else resolve_n_jobs(options.n_jobs)
     if n_jobs > 1 and options.chunksize is None:
-        return Plan(kind, "jit", n_jobs, None, "", n_units=n_units,
+        return Plan(unit, "threads", n_jobs, None, "", n_units=n_units, compiled=True,
                     compile_seconds=compile_seconds)
     threads, reason = jit_threads(n_jobs, 0, 0.0, n_units)
-    return Plan(kind, "jit", threads, jit_bounds(0, n_units, threads, options.chunksize, weights),
-                reason, n_units=n_units, chunksize=options.chunksize,
-                compile_seconds=compile_seconds)
+    bounds = jit_bounds(0, n_units, threads, options.chunksize, weights)
+    return Plan(unit, _compiled_on(threads, bounds), threads, bounds, reason, n_units=n_units,
+                chunksize=options.chunksize, compiled=True, compile_seconds=compile_seconds)
+
+
+def _compiled_on(threads: int, bounds: tuple[tuple[int, int], ...]) -> str:
+    """Compiled chunks run on threads of the caller, or in the calling thread when there is
+    one thread or one chunk."""
+    return "threads" if threads > 1 and len(bounds) > 1 else "serial"
 
 
 def jit_threads(n_jobs: int, timed_units: int, seconds: float, rest_units: int) -> tuple[int, str]:

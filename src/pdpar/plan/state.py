@@ -40,7 +40,7 @@ def decided(plan: Plan) -> Plan:
     """Record ``plan`` as the last plan of this thread (or task); when only the plan was asked
     for, end the call here (:class:`Planned`). Logged at DEBUG level."""
     note = _jit_note.get()
-    if note and plan.backend != "jit":
+    if note and not plan.compiled:
         plan = dataclasses.replace(plan, jit=note)
     _last_plan.set(plan)
     if logger.isEnabledFor(logging.DEBUG):  # explain() formats text: only when logged

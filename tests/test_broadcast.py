@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import pdpar
-from pdpar import transport
+from pdpar import broadcast, transport
 
 TABLE = np.arange(1_000_000, dtype=np.int64)  # 8 MB: spooled, not sent with every chunk
 
@@ -65,7 +65,7 @@ def test_each_worker_process_loads_the_objects_once_per_call():
 
 
 def test_the_broadcast_file_is_removed_after_the_call():
-    with transport.Broadcasting(len, {"table": TABLE}) as wrapped:
+    with broadcast.Broadcasting(len, {"table": TABLE}) as wrapped:
         parcel = wrapped.__reduce__()[1][2]
         assert parcel.shared and os.path.exists(parcel.path)
         objects = transport.receive(parcel)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import _pandas, kinds, transport
+from . import _pandas, broadcast, kinds
 from ._reentry import entered
 from ._warnings import attributed_to_caller
 from .options import Options, current_options
@@ -30,12 +30,12 @@ def _broadcasting(options: Options) -> Iterator[Callable[[Any], Any] | None]:
     if not options.broadcast:
         yield None
         return
-    wrapped: list[transport.Broadcasting] = []
+    wrapped: list[broadcast.Broadcasting] = []
 
     def wrap(func: Any) -> Any:
         if not callable(func) or isinstance(func, str):
             raise TypeError(f"broadcast= needs a callable function, got {func!r}")
-        wrapped.append(transport.Broadcasting(func, options.broadcast or {}))
+        wrapped.append(broadcast.Broadcasting(func, options.broadcast or {}))
         return wrapped[-1]
 
     try:

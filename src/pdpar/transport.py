@@ -24,9 +24,8 @@ folder on disk (``TMPDIR``). Containers often give ``/dev/shm`` only 64 MB, and 
 must never surface as "No space left on device": a write that fails for lack of space is
 retried on disk. Every file of a call is removed when the call ends, however it ends.
 
-``broadcast=`` objects (a model, a lookup table) travel the same way but once per call: the
-function is wrapped in a :class:`Broadcasting`, which pickles as a reference to one spool file
-that every worker maps and loads once per call, however many chunks it runs.
+``broadcast=`` objects (a model, a lookup table) travel the same way but once per call
+(:mod:`pdpar.broadcast`).
 """
 
 from __future__ import annotations
@@ -39,9 +38,7 @@ import os
 import pickle
 import shutil
 import tempfile
-import threading
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,8 +48,8 @@ import numpy as np
 from ._pandas import all_strings
 from .errors import PdparError
 
-__all__ = ["Spool", "Parcel", "receive", "Broadcasting", "worker_objects", "SPOOL_MIN_BYTES",
-           "compact", "ChunkPickler"]
+__all__ = ["Spool", "Parcel", "receive", "SPOOL_MIN_BYTES", "compact", "ChunkPickler",
+           "unpicklable_part"]
 
 #: Chunks smaller than this travel inside the parcel, through the pipe.
 SPOOL_MIN_BYTES = 1 << 20
@@ -131,8 +128,9 @@ def _name_of_part(obj: Any) -> str:
         for part in (obj.func, *obj.args, *obj.keywords.values()):
             if not _pickles(part):
                 return _name_of_part(part)
-    if isinstance(obj, Broadcasting):
-        return "a broadcast= object"
+    part_name = getattr(type(obj), "part_name", None)  # a wrapper that names itself
+    if isinstance(part_name, str):
+        return part_name
     if isinstance(obj, (tuple, list, dict)):
         return "an argument given for the function (args= or keyword arguments)"
     if callable(obj) and not hasattr(obj, "dtype") and not hasattr(obj, "dtypes"):
@@ -305,77 +303,3 @@ class _Scalars(list):
 
 def _scalars_from(values: np.ndarray) -> list[Any]:
     return list(values)  # iterating an array yields scalars of its dtype
-
-
-class Broadcasting:
-    """The user's function with ``broadcast=`` objects passed as keyword arguments.
-
-    In the calling process it holds the objects. Pickled for a worker process, it carries only
-    a reference to one spool file written on first use; each worker loads the objects from it
-    once per call (:func:`worker_objects`), whatever the number of chunks. Use it as a
-    context manager: leaving the call removes the file.
-    """
-
-    def __init__(self, func: Callable[..., Any], objects: Mapping[str, Any]) -> None:
-        self.func = func
-        self.objects = dict(objects)
-        self._token = uuid.uuid4().hex
-        self._spool = Spool()
-        self._parcel: Parcel | None = None
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self.func(*args, **kwargs, **self.objects)
-
-    @property
-    def token(self) -> str:
-        """Names this call's objects, the same in every worker."""
-        return self._token
-
-    def __enter__(self) -> Broadcasting:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Remove the spool file the workers read the objects from."""
-        self._spool.close()
-        self._parcel = None
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        if self._parcel is None:
-            self._parcel = self._spool.send(self.objects, shared=True)
-        return (_Received, (self.func, self._token, self._parcel))
-
-
-#: The broadcast objects this worker loaded last, (token, objects), and the lock that keeps its
-#: threads (a dask worker has several) from loading them twice.
-_worker_objects: tuple[str, dict[str, Any]] | None = None
-_worker_objects_lock = threading.Lock()
-
-
-def worker_objects(token: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """This worker's copy of the broadcast objects of the call ``token`` names: ``load()``-ed
-    on the first chunk of the call that needs them, then kept. A worker keeps the objects of
-    the last call it saw."""
-    global _worker_objects
-    with _worker_objects_lock:
-        if _worker_objects is None or _worker_objects[0] != token:
-            _worker_objects = (token, load())
-        return _worker_objects[1]
-
-
-class _Received:
-    """A :class:`Broadcasting` as rebuilt in a worker process."""
-
-    def __init__(self, func: Callable[..., Any], token: str, parcel: Parcel) -> None:
-        self.func = func
-        self._token = token
-        self._parcel = parcel
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        objects = worker_objects(self._token, functools.partial(receive, self._parcel))
-        return self.func(*args, **kwargs, **objects)
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (_Received, (self.func, self._token, self._parcel))

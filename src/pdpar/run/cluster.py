@@ -7,7 +7,7 @@ What travels, and how often:
   strings, as for processes), with any ``broadcast=`` objects left out;
 - ``broadcast=`` objects, once per call: put on the cluster when the first chunk needs them,
   and fetched by each worker once, when its first chunk of the call starts
-  (:func:`pdpar.transport.worker_objects`). The chunks do not name the objects as a
+  (:func:`pdpar.broadcast.worker_objects`). The chunks do not name the objects as a
   dependency: dask would then drop the copies of workers with no chunk waiting for them (its
   active memory manager) and send them again for the next chunk, and ray would unpickle them
   for every chunk;
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .. import transport
+from .. import broadcast, transport
 from ..errors import PdparError
 from .protocol import call_task, unpacking_failed
 
@@ -64,7 +64,7 @@ class Shipment:
     def __init__(self, put: Callable[[dict[str, Any]], Handle]) -> None:
         global _last
         self._put = put
-        self._broadcasts: dict[str, transport.Broadcasting] = {}
+        self._broadcasts: dict[str, broadcast.Broadcasting] = {}
         self.handles: dict[str, Handle] = {}
         self.sent = _last = Transfer()
 
@@ -94,14 +94,14 @@ _unpacking: contextvars.ContextVar[dict[str, dict[str, Any]]] = contextvars.Cont
 
 class _ChunkPickler(transport.ChunkPickler):
     """The chunk pickler of :mod:`pdpar.transport`, with ``broadcast=`` objects left out:
-    a :class:`~pdpar.transport.Broadcasting` is pickled as its function and a token."""
+    a :class:`~pdpar.broadcast.Broadcasting` is pickled as its function and a token."""
 
-    def __init__(self, file: io.BytesIO, seen: dict[str, transport.Broadcasting]) -> None:
+    def __init__(self, file: io.BytesIO, seen: dict[str, broadcast.Broadcasting]) -> None:
         super().__init__(file, protocol=5)
         self._seen = seen
 
     def reducer_override(self, obj: Any) -> Any:
-        if isinstance(obj, transport.Broadcasting):
+        if isinstance(obj, broadcast.Broadcasting):
             self._seen.setdefault(obj.token, obj)
             return (_with_objects, (obj.func, obj.token))
         return super().reducer_override(obj)
@@ -162,7 +162,7 @@ def run_on_worker(task: Callable[..., Any], chunk: bytes, handles: dict[str, Han
     processes."""
     reset = None
     try:
-        objects = {token: transport.worker_objects(token, functools.partial(_fetch, handle))
+        objects = {token: broadcast.worker_objects(token, functools.partial(_fetch, handle))
                    for token, handle in handles.items()}
         reset = _unpacking.set(objects)
         args = pickle.loads(chunk)

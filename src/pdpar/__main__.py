@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import sys
 import tempfile
 import time
@@ -133,9 +134,18 @@ def main(argv: list[str] | None = None) -> int:
                             "minutes), large (about a quarter of an hour)")
     bench.add_argument("--plot", type=Path, metavar="FILE.png",
                        help="draw the speed-up against input size (needs matplotlib)")
+    bench.add_argument("--json", type=Path, metavar="RESULTS.json",
+                       help="save the results, and what they were measured on, to this file")
+    bench.add_argument("--from", dest="load", type=Path, metavar="RESULTS.json",
+                       help="run nothing: print the table (and draw --plot) of saved results")
+    bench.add_argument("--markdown", action="store_true",
+                       help="print the table as Markdown, as the documentation shows it")
     args = parser.parse_args(argv)
     if args.command == "bench":
-        return run_bench_command(args.scale, args.plot)
+        words = sys.argv[1:] if argv is None else argv
+        return run_bench_command(args.scale, args.plot, save=args.json, load=args.load,
+                                 markdown=args.markdown,
+                                 command=" ".join(["python -m pdpar", *map(shlex.quote, words)]))
 
     print(machine_line(), flush=True)
     report = run_demo(args.rows, args.groups, args.files)

@@ -622,7 +622,13 @@ def _speedup_ticks(low: float, high: float, most: int = 7) -> list[float]:
 
 
 def _times(value: float) -> str:
-    return f"{value:.0f}x" if value >= 10 else f"{value:.2g}x"
+    """A tick's label: ``16x``, ``1.5x``, ``0.25x``, and powers of two below that as fractions
+    (``1/16x``), which read better than ``0.062x``."""
+    if value >= 10:
+        return f"{value:.0f}x"
+    if value < 0.2 and math.log2(value).is_integer():
+        return f"1/{round(1 / value)}x"
+    return f"{value:.2g}x"
 
 
 def _compact(number: int) -> str:

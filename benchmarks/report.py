@@ -311,7 +311,23 @@ def two_processes_line(moment: str, found: dict[str, Any]) -> str:
 
 
 def overhead_table(rows: list[dict[str, Any]]) -> str:
-    """benchmarks/overhead.py: the fixed cost of a warm call with processes on a small frame."""
+    """benchmarks/overhead.py: the fixed cost of a warm call with processes on a small frame.
+
+    Results files from before overhead.py timed pandas and pdpar in alternation (their rows have
+    no ``ceiling``) took the best of 15 calls of each, and are described so.
+    """
+    if not all("ceiling" in r for r in rows):
+        lines = ["## Warm-call overhead", "",
+                 "`benchmarks/overhead.py`: `df.apply(f, axis=1)` on a small frame, pandas "
+                 "against pdpar with `backend=\"processes\"` after a first call started the "
+                 "pool, best of 15. Overhead is pdpar's time minus serial pandas' time divided "
+                 "by the workers.", "",
+                 "| function | rows | pandas | pdpar processes (warm) | overhead |",
+                 "|---|---|---|---|---|"]
+        lines += [f"| {r['function']} | {r['rows']:,} | {format_seconds(r['pandas_s'])} | "
+                  f"{format_seconds(r['pdpar_processes_s'])} | "
+                  f"{format_seconds(r['overhead_s'])} |" for r in rows]
+        return "\n".join(lines)
     lines = ["## Warm-call overhead", "",
              "`benchmarks/overhead.py`: `df.apply(f, axis=1)` on a small frame, pandas and pdpar "
              "with `backend=\"processes\"` (after a first call started the pool) timed in "
@@ -322,11 +338,10 @@ def overhead_table(rows: list[dict[str, Any]]) -> str:
              "| function | rows | pandas | pdpar processes (warm) | overhead | ceiling "
              "| overhead at the ceiling |", "|---|---|---|---|---|---|---|"]
     for r in rows:
-        at_ceiling = (f"{r['ceiling']:.2f} | {format_seconds(r['overhead_at_ceiling_s'])}"
-                      if "ceiling" in r else "— | —")
         lines.append(f"| {r['function']} | {r['rows']:,} | {format_seconds(r['pandas_s'])} | "
                      f"{format_seconds(r['pdpar_processes_s'])} | "
-                     f"{format_seconds(r['overhead_s'])} | {at_ceiling} |")
+                     f"{format_seconds(r['overhead_s'])} | {r['ceiling']:.2f} | "
+                     f"{format_seconds(r['overhead_at_ceiling_s'])} |")
     return "\n".join(lines)
 
 

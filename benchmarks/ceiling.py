@@ -1,8 +1,12 @@
 """How much faster two processes can be than one on this machine, measured.
 
 A virtual machine's two cores are not always two whole cores: the hypervisor may run other
-machines' work on them (steal time). Every speed-up in the report is bounded by what two plain
-CPU-bound Python processes achieve side by side, so the run measures that ceiling too.
+machines' work on them (steal time). :func:`measure` times one plain CPU-bound Python process
+alone, then two side by side, and reports how much more the two did (2.0 is two whole cores);
+the run does so at its start and its end. Each trial divides two timings taken a moment apart,
+so one above 2.0 means the machine's speed changed in between: the median of the trials is the
+figure to read. :func:`two_core_ceiling` estimates from a loop pinned to each CPU the most two
+workers can do at one moment.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ def _steal_ticks() -> int | None:
 
 
 def measure(repeat: int = 3) -> dict[str, float | None]:
-    """The best throughput of two processes side by side, as a multiple of one process's
-    (2.0 is two whole cores), and the share of CPU time stolen meanwhile."""
+    """The work two processes side by side did, as a multiple of one process's timed alone
+    just before (2.0 is two whole cores): the best and the median of ``repeat`` trials, and the
+    share of CPU time the host stole meanwhile."""
     context = multiprocessing.get_context("spawn")
     steal0, wall0 = _steal_ticks(), time.perf_counter()
     with context.Pool(2) as pool:
@@ -53,7 +58,7 @@ def measure(repeat: int = 3) -> dict[str, float | None]:
         steal = round((steal1 - steal0) / ticks, 3) if ticks else None
     return {"two_process_speedup": round(max(ratios), 2),
             "two_process_speedup_median": round(sorted(ratios)[len(ratios) // 2], 2),
-            "steal_share": steal}
+            "trials": repeat, "steal_share": steal}
 
 
 def core_speeds(work: int = WORK // 4) -> list[float]:

@@ -308,10 +308,17 @@ def warm_overhead(python: str | None) -> list[dict[str, Any]] | None:
         return json.loads(Path(out.name).read_text())
 
 
+def _shown(path: Path) -> str:
+    """A path as the report shows it: relative to the repository when it is inside it."""
+    path = path.resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.render_only:
         data = json.loads(args.json.read_text())
+        data["meta"].setdefault("results_file", _shown(args.json))
         args.out.write_text(report.render(data))
         print(f"wrote {args.out}")
         return
@@ -329,6 +336,8 @@ def main(argv: list[str] | None = None) -> None:
             "pdpar_commit": git_state(),
             "envs": {env: env_info(python) for env, python in pythons.items()},
             "settings": SETTINGS["quick" if args.quick else "full"],
+            "results_file": _shown(args.json),
+            "workloads_source": "`pdpar.workloads` (src/pdpar/workloads.py)",
             "workloads": {w.key: w.title for w in workloads},
             "units": {w.key: w.unit for w in workloads},
         },

@@ -40,9 +40,21 @@ def rst_to_markdown(text: str) -> str:
     return _doctests_fenced(_ROLE.sub(r"`\1`", text))
 
 
+def _convert(obj: griffe.Object) -> None:
+    if obj.docstring is not None:
+        obj.docstring.value = rst_to_markdown(obj.docstring.value)
+
+
 class RstDocstrings(griffe.Extension):
-    """Rewrite every docstring once the object tree is built."""
+    """Rewrite every docstring once the object tree is built.
+
+    griffe fires ``on_object`` for every member of the package but not for the package itself,
+    which has ``on_package``: without it, the package docstring's doctest would be left to
+    Markdown, which reads its ``>>>`` lines as three nested quotes.
+    """
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        _convert(pkg)
 
     def on_object(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        if obj.docstring is not None:
-            obj.docstring.value = rst_to_markdown(obj.docstring.value)
+        _convert(obj)

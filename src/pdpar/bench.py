@@ -7,8 +7,14 @@ that waits 2 ms per element, a stand-in for I/O (W4b), and a numeric function of
 Each runs at a few input sizes with serial pandas and with pdpar on threads, on processes, with
 ``jit=True`` and with ``backend="auto"``; every result is checked against pandas' with
 ``pandas.testing``. The table gives the best time of a few runs and the speed-up over serial
-pandas; ``--plot FILE.png`` draws the speed-up against the input size, one panel per workload,
-to show where parallelism starts to pay (matplotlib: ``pip install "pdpar[plot]"``).
+pandas; ``--plot FILE.png`` draws the speed-up against the input size, one panel per workload
+and one for ``jit=True``, to show where parallelism starts to pay (it needs matplotlib, the
+``plot`` extra: ``pip install -e ".[plot]"`` in the checkout).
+
+``--json FILE`` saves a run's results with what it ran on (the date, the command, the machine
+and how busy it was); ``--from FILE`` prints the table and draws the plot of saved results
+without running anything, and ``--markdown`` prints the table as Markdown, as the documentation
+shows it.
 
 A method pdpar cannot run in this version (``jit=True`` raises :class:`pdpar.JitError` when
 the function cannot be compiled) is shown as ``n/a`` with the reason. The peer libraries are
@@ -18,15 +24,19 @@ compared by the benchmark suite, not here.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import datetime
 import functools
+import json
 import math
 import os
 import re
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 import numpy as np
 import pandas as pd
@@ -37,8 +47,9 @@ from .cpus import usable_cpu_count
 from .workloads import WORKLOADS as ALL_WORKLOADS
 from .workloads import Workload, assert_same, format_seconds, timed
 
-__all__ = ["WORKLOADS", "METHODS", "SCALES", "Result", "run_bench", "format_table",
-           "draw_speedups", "main"]
+__all__ = ["WORKLOADS", "METHODS", "SCALES", "Result", "Run", "run_bench", "format_table",
+           "format_markdown", "draw_speedups", "save_run", "load_run", "machine_state",
+           "MachineWatch", "main"]
 
 #: pdpar's methods and the options each passes to ``par(...)``. Serial pandas is the reference.
 METHODS: dict[str, dict[str, Any]] = {
@@ -55,6 +66,27 @@ SCALES: dict[str, int] = {"small": 1, "medium": 3, "large": 3}
 #: The workloads that have sizes for these scales: W1, W2, W3, W4b and W5.
 WORKLOADS: tuple[Workload, ...] = tuple(
     w for w in ALL_WORKLOADS.values() if set(SCALES) <= set(w.sizes))
+
+
+class Described(Protocol):
+    """What the table and the plot need of a workload: a :class:`Workload`, or the description
+    of one that a saved run keeps."""
+
+    @property
+    def key(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A workload as a saved run describes it (its definition may have changed since)."""
+
+    key: str
+    title: str
+    unit: str
 
 
 @dataclass
@@ -162,6 +194,188 @@ def _ran(result: Result) -> str:
     return f"{result.ran} (also {', '.join(sorted(set(others)))}: {len(others)} of {len(each)})"
 
 
+# --- how busy the machine is ---------------------------------------------------------------
+
+
+def _loop(n: int) -> float:
+    """Seconds a plain Python loop of ``n`` steps takes."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(n):
+        total += i % 7
+    return time.perf_counter() - start
+
+
+def core_seconds(steps: int = 1_000_000) -> list[float]:
+    """The seconds the same loop takes pinned to each usable CPU in turn, now (about 70 ms
+    each on this project's machine); empty where a thread cannot be pinned (not Linux).
+
+    On a virtual machine the host may run other work beside one virtual CPU and not the
+    other: the loop then takes longer on that one.
+    """
+    if not hasattr(os, "sched_getaffinity"):
+        return []
+    cpus = sorted(os.sched_getaffinity(0))
+    steps = steps if len(cpus) <= 4 else max(100_000, 4 * steps // len(cpus))
+    seconds = []
+    try:
+        for cpu in cpus:
+            os.sched_setaffinity(0, {cpu})
+            _loop(steps // 100)  # settle on the CPU
+            seconds.append(_loop(steps))
+    except OSError:
+        return []
+    finally:
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)
+    return seconds
+
+
+def ceiling(seconds: Sequence[float]) -> float | None:
+    """The most work all the CPUs can do together, in units of the fastest CPU's, when the loop
+    took ``seconds`` on each: 2.0 for two CPUs of one speed, 1.5 when one takes twice as long."""
+    if not seconds:
+        return None
+    fastest = min(seconds)
+    return sum(fastest / s for s in seconds)
+
+
+def _cpu_ticks() -> tuple[int, int, int] | None:
+    """The whole machine's CPU ticks so far, from /proc/stat: busy, all, stolen by the host."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(v) for v in stat.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = fields + [0] * (8 - len(fields))
+    busy = user + nice + system + irq + softirq
+    return busy, busy + idle + iowait + steal, steal
+
+
+def _tree_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this process, its threads and its descendants (the worker
+    processes, alive or ended), from /proc."""
+    try:
+        tick = os.sysconf("SC_CLK_TCK")
+        stats = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry}/stat") as stat:
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                    # after the name: state ppid ...; utime stime cutime cstime are 14-17
+                    stats[int(entry)] = (int(fields[1]), sum(int(v) for v in fields[11:15]))
+    except (OSError, ValueError, AttributeError):
+        return None
+    mine, found = {os.getpid()}, True
+    while found:
+        found = False
+        for pid, (parent, _) in stats.items():
+            if parent in mine and pid not in mine:
+                mine.add(pid)
+                found = True
+    return sum(stats[pid][1] for pid in mine if pid in stats) / tick
+
+
+def machine_state(sample: float = 0.5) -> dict[str, Any]:
+    """How busy the machine is now: the load average, the share of its CPUs that other programs
+    use over ``sample`` seconds (this process waits meanwhile), and the loop pinned to each
+    usable CPU (:func:`core_seconds`) with the ceiling it gives (:func:`ceiling`)."""
+    state: dict[str, Any] = {"load_average": None, "others": None, "steal": None}
+    with contextlib.suppress(OSError, AttributeError):
+        state["load_average"] = round(os.getloadavg()[0], 2)
+    before = _cpu_ticks()
+    time.sleep(sample)
+    after = _cpu_ticks()
+    if before and after and after[1] > before[1]:
+        state["others"] = round((after[0] - before[0]) / (after[1] - before[1]), 3)
+        state["steal"] = round((after[2] - before[2]) / (after[1] - before[1]), 3)
+    seconds = core_seconds()
+    state["core_seconds"] = [round(s, 4) for s in seconds]
+    limit = ceiling(seconds)
+    state["ceiling"] = round(limit, 2) if limit is not None else None
+    return state
+
+
+class MachineWatch:
+    """What other programs did with the machine's CPUs while a run went on: started before it,
+    :meth:`stop` after it gives the share of all the CPUs' time they used, and the host stole
+    (None where /proc cannot tell)."""
+
+    def __init__(self) -> None:
+        self.ticks = _cpu_ticks()
+        self.mine = _tree_cpu_seconds()
+        self.start = time.perf_counter()
+
+    def stop(self) -> dict[str, Any]:
+        ticks, mine = _cpu_ticks(), _tree_cpu_seconds()
+        wall = time.perf_counter() - self.start
+        out: dict[str, Any] = {"seconds": round(wall, 1), "others": None, "steal": None}
+        if self.ticks and ticks and ticks[1] > self.ticks[1]:
+            total = ticks[1] - self.ticks[1]
+            out["steal"] = round((ticks[2] - self.ticks[2]) / total, 3)
+            if self.mine is not None and mine is not None:
+                tick = os.sysconf("SC_CLK_TCK")
+                others = (ticks[0] - self.ticks[0]) / tick - (mine - self.mine)
+                out["others"] = round(max(0.0, others) / (total / tick), 3)
+        return out
+
+
+def state_line(state: dict[str, Any], when: str = "now") -> str:
+    """One line for a person: the load, what others use, the loop on each CPU and the ceiling."""
+    parts = []
+    if state.get("load_average") is not None:
+        parts.append(f"load average {state['load_average']:.2f}")
+    if state.get("others") is not None:
+        parts.append(f"other programs using {state['others']:.0%} of the CPUs")
+    if state.get("steal"):
+        parts.append(f"the host stealing {state['steal']:.0%}")
+    seconds = state.get("core_seconds") or []
+    if seconds:
+        loop = ", ".join(f"{s * 1e3:.0f}" for s in seconds[:8]) + (" ..." if len(seconds) > 8
+                                                                  else "")
+        parts.append(f"a loop pinned to each CPU took {loop} ms, so {len(seconds)} workers can "
+                     f"do at most {state['ceiling']:.2f}x the work of one")
+    return f"{when}: " + ("; ".join(parts) if parts else "not measured on this system")
+
+
+# --- saved runs ---------------------------------------------------------------------------
+
+
+@dataclass
+class Run:
+    """A run of the command: its results, its workloads as they were, and what it ran on
+    (``meta``: the date, the command, the machine line, the scale's repeats, the machine's
+    state at the start and during the run; ``note`` for anything else a reader should know)."""
+
+    scale: str
+    results: list[Result]
+    workloads: list[Shown]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def save_run(run: Run, path: Path | str) -> None:
+    """Write ``run`` as JSON (see :func:`load_run`)."""
+    data = {"format": "pdpar bench results 1", "scale": run.scale, "meta": run.meta,
+            "workloads": [dataclasses.asdict(w) for w in run.workloads],
+            "results": [dataclasses.asdict(r) for r in run.results]}
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=1) + "\n")
+
+
+def load_run(path: Path | str) -> Run:
+    """The run :func:`save_run` wrote to ``path``."""
+    data = json.loads(Path(path).read_text())
+    if not str(data.get("format", "")).startswith("pdpar bench results"):
+        raise ValueError(f"{path} is not a results file of python -m pdpar bench")
+    return Run(data["scale"], [Result(**r) for r in data["results"]],
+               [Shown(**w) for w in data["workloads"]], data.get("meta", {}))
+
+
+def _shown(workloads: Sequence[Described]) -> list[Shown]:
+    return [Shown(w.key, w.title, w.unit) for w in workloads]
+
+
 # --- the table ----------------------------------------------------------------------------
 
 
@@ -171,15 +385,21 @@ def machine_line() -> str:
             f"{usable_cpu_count()} usable")
 
 
+def _repeats(scale: str, meta: dict[str, Any] | None) -> int:
+    return int((meta or {}).get("repeats", SCALES.get(scale, 1)))
+
+
 def format_table(results: Sequence[Result], scale: str,
-                 workloads: Sequence[Workload] = WORKLOADS) -> str:
+                 workloads: Sequence[Described] = WORKLOADS,
+                 meta: dict[str, Any] | None = None) -> str:
     """One block per workload: a line per size, each method's time and speed-up over serial
-    pandas, and what ``auto`` ran; notes say which methods were not available, and why."""
+    pandas, and what ``auto`` ran; notes say which methods were not available, and why.
+    ``meta`` is a saved run's: its machine line and repeats instead of this machine's."""
     methods = list(METHODS)
     cell = 18
-    lines = [machine_line(),
-             f"scale {scale}: best of {SCALES[scale]} warm call(s); speed-up = serial pandas' "
-             "time / the method's time (above 1x is faster than pandas)"]
+    lines = [(meta or {}).get("machine", machine_line()),
+             f"scale {scale}: best of {_repeats(scale, meta)} warm call(s); speed-up = serial "
+             "pandas' time / the method's time (above 1x is faster than pandas)"]
     unavailable: dict[str, list[str]] = {}
     differs: list[str] = []
     for workload in workloads:
@@ -222,15 +442,43 @@ def _where(where: list[str]) -> str:
     return f"{len(where)} measurement(s) of {', '.join(keys)}"
 
 
+def format_markdown(results: Sequence[Result], workloads: Sequence[Described]) -> str:
+    """The table as the documentation shows it: a Markdown table per workload, each cell the
+    method's time and its speed-up over serial pandas (``n/a`` where it could not run), and
+    what ``auto`` ran."""
+    methods = list(METHODS)
+    parts = []
+    for workload in workloads:
+        rows = [r for r in results if r.workload == workload.key]
+        if not rows:
+            continue
+        parts += [f"**{workload.key}**: {workload.title}", "",
+                  f"| {workload.unit} | pandas | " + " | ".join(methods) + " | auto ran |",
+                  "|" + "---:|" * (len(methods) + 2) + "---|"]
+        for size in sorted({r.size for r in rows}):
+            at = {r.method: r for r in rows if r.size == size}
+            cells = [f"{size:,}", format_seconds(at["pandas"].seconds or 0.0)]
+            for method in methods:
+                r = at[method]
+                cells.append("n/a" if r.seconds is None else
+                             f"{format_seconds(r.seconds)} ({r.speedup:.2f}x)"
+                             + (" DIFFERS" if r.differs else ""))
+            parts.append("| " + " | ".join([*cells, _ran(at["auto"])]) + " |")
+        parts.append("")
+    return "\n".join(parts).rstrip() + "\n"
+
+
 # --- the plot -----------------------------------------------------------------------------
 
-#: How each method is drawn, in legend order.
+#: How each method is drawn, in legend order. ``jit`` has a panel of its own: its speed-ups run
+#: to hundreds, which would squash the other methods' lines together near 1x.
 STYLES: dict[str, dict[str, Any]] = {
     "auto": {"color": "tab:blue", "linewidth": 2.5, "marker": "o"},
     "threads": {"color": "tab:cyan", "linestyle": "--", "marker": "."},
     "processes": {"color": "tab:purple", "linestyle": "--", "marker": "."},
-    "jit": {"color": "tab:green", "linestyle": "-.", "marker": "s"},
 }
+#: The jit panel draws one line per workload, in these colours.
+JIT_COLOURS = ("tab:green", "tab:orange", "tab:red", "tab:brown", "tab:olive", "tab:pink")
 
 
 def require_matplotlib() -> None:
@@ -239,68 +487,126 @@ def require_matplotlib() -> None:
         import matplotlib  # noqa: F401
     except ImportError:
         raise ImportError(
-            "--plot needs matplotlib, an optional dependency of pdpar: "
-            "pip install \"pdpar[plot]\" (or pip install matplotlib)") from None
+            "--plot needs matplotlib, the plot extra of pdpar: in the checkout, "
+            "pip install -e \".[plot]\" (or pip install matplotlib)") from None
+
+
+def _points(results: Sequence[Result], key: str, method: str) -> list[tuple[int, float]]:
+    return sorted((r.size, r.speedup) for r in results
+                  if r.workload == key and r.method == method and r.speedup is not None)
+
+
+def _log_axes(ax: Any, sizes: Sequence[int], speedups: Sequence[float], unit: str) -> None:
+    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
+
+    ax.axhline(1.0, color="black", linewidth=1.0)
+    ax.set_xscale("log")
+    ax.set_xticks(sizes, [_compact(size) for size in sizes])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set_yscale("log", base=2)
+    low, high = min([1.0, *speedups]), max([1.0, *speedups])
+    ax.set_ylim(low / 1.3, high * 1.3)
+    ax.set_yticks(_speedup_ticks(low, high))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _times(y)))
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel(unit)
+    ax.grid(True, which="major", alpha=0.3)
 
 
 def draw_speedups(results: Sequence[Result], path: Path | str, scale: str,
-                  workloads: Sequence[Workload] = WORKLOADS) -> None:
-    """Draw the speed-up over serial pandas against the input size, one panel per workload,
-    one line per method; serial pandas is the line at 1x. Written as a PNG to ``path``."""
+                  workloads: Sequence[Described] = WORKLOADS,
+                  meta: dict[str, Any] | None = None) -> None:
+    """Draw the speed-up over serial pandas against the input size: a panel per workload with
+    threads, processes and ``auto`` on a scale of its own, and a panel of ``jit=True`` for the
+    workloads it compiles; serial pandas is the line at 1x. Written as a PNG to ``path``, sized
+    to be read at the width of a page's text (about 700 pixels) and sharp at twice that.
+    ``meta`` is a saved run's, for the line under the plot."""
     require_matplotlib()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, NullFormatter, NullLocator
 
-    shown = [w for w in workloads if any(r.workload == w.key for r in results)]
-    columns = 3
-    rows = math.ceil((len(shown) + 1) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), dpi=110,
-                             squeeze=False)
-    flat = list(axes.flat)
-    for ax, workload in zip(flat, shown):
-        ax.axhline(1.0, color="black", linewidth=1.0)
-        speedups = [1.0]
-        for method, style in STYLES.items():
-            points = sorted((r.size, r.speedup) for r in results
-                            if r.workload == workload.key and r.method == method
-                            and r.speedup is not None)
-            if points:
-                ax.plot([p[0] for p in points], [p[1] for p in points], **style)
+    shown = [w for w in workloads
+             if any(_points(results, w.key, m) for m in STYLES)]
+    compiled = [w for w in workloads if _points(results, w.key, "jit")]
+    panels = len(shown) + (1 if compiled else 0)
+    columns = 2 if panels > 1 else 1
+    rows = math.ceil(panels / columns)
+    with plt.rc_context({"font.size": 9, "axes.titlesize": 9.5, "axes.labelsize": 9,
+                         "xtick.labelsize": 8.5, "ytick.labelsize": 8.5,
+                         "legend.fontsize": 8.5}):
+        fig, axes = plt.subplots(rows, columns, figsize=(7.2, 2.45 * rows + 1.45), dpi=200,
+                                 squeeze=False)
+        flat = list(axes.flat)
+        for ax, workload in zip(flat, shown):
+            sizes = sorted({r.size for r in results if r.workload == workload.key})
+            speedups = []
+            for method, style in STYLES.items():
+                points = _points(results, workload.key, method)
+                if points:
+                    ax.plot([p[0] for p in points], [p[1] for p in points], **style)
+                    speedups += [p[1] for p in points]
+            _log_axes(ax, sizes, speedups, workload.unit)
+            ax.set_title(f"{workload.key}: {_short_title(workload)}")
+        if compiled:
+            ax = flat[len(shown)]
+            sizes, speedups = [], []
+            for colour, workload in zip(JIT_COLOURS * 4, compiled):
+                points = _points(results, workload.key, "jit")
+                ax.plot([p[0] for p in points], [p[1] for p in points], color=colour,
+                        marker="s", markersize=4, label=workload.key)
+                sizes += [p[0] for p in points]
                 speedups += [p[1] for p in points]
-        ax.set_xscale("log")
-        sizes = sorted({r.size for r in results if r.workload == workload.key})
-        ax.set_xticks(sizes, [_compact(size) for size in sizes])
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_yscale("log", base=2)
-        ax.set_yticks(_speedup_ticks(min(speedups), max(speedups)))
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: _times(y)))
-        ax.yaxis.set_minor_locator(NullLocator())
-        ax.set_xlabel(workload.unit)
-        ax.set_ylabel("speed-up over serial pandas")
-        ax.set_title(f"{workload.key}: {_short_title(workload)}", fontsize=9)
-        ax.grid(True, which="major", alpha=0.3)
-    legend_ax = flat[len(shown)]
-    legend_ax.axis("off")
-    handles = [legend_ax.plot([], [], color="black", linewidth=1.0)[0]]
-    labels = ["serial pandas (1x)"]
-    available = {r.method for r in results if r.speedup is not None}
-    for method, style in STYLES.items():
-        handles.append(legend_ax.plot([], [], **style)[0])
-        labels.append(f"pdpar {method}" + ("" if method in available else " (n/a here)"))
-    legend_ax.legend(handles, labels, loc="upper left", frameon=False)
-    legend_ax.text(0.0, 0.02, _wrap(machine_line(), 48) + f"\nscale {scale}, best of "
-                   f"{SCALES[scale]} warm call(s)", transform=legend_ax.transAxes,
-                   fontsize=7.5, va="bottom")
-    for ax in flat[len(shown) + 1:]:
-        ax.axis("off")
-    fig.suptitle("Where parallelism pays: pdpar's speed-up over serial pandas by input size")
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
+            _log_axes(ax, sorted(set(sizes)), speedups, "rows or elements")
+            ax.set_title("jit=True (numba), where it compiles")
+            ax.legend(loc="upper left", frameon=False)
+        for ax in flat[panels:]:
+            ax.axis("off")
+        for ax in flat[::columns]:
+            ax.set_ylabel("speed-up over pandas")
+        handles = [plt.Line2D([], [], color="black", linewidth=1.0)]
+        labels = ["serial pandas (1x)"]
+        for method, style in STYLES.items():
+            handles.append(plt.Line2D([], [], **style))
+            labels.append(f"pdpar {method}")
+        fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False,
+                   bbox_to_anchor=(0.5, 1.0 - 0.45 / fig.get_figheight()))
+        fig.suptitle("Where parallelism pays: speed-up over serial pandas by input size",
+                     fontsize=10.5, y=1.0 - 0.1 / fig.get_figheight())
+        fig.text(0.01, 0.01, _footer(scale, meta), fontsize=8, va="bottom", ha="left",
+                 color="0.2", linespacing=1.4)
+        height = fig.get_figheight()
+        fig.tight_layout(rect=(0, 0.8 / height, 1, 1 - 0.62 / height))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def _footer(scale: str, meta: dict[str, Any] | None) -> str:
+    """Under the plot: what it was measured on, and when."""
+    meta = meta or {}
+    first = meta.get("machine", machine_line())
+    repeats = _repeats(scale, meta)
+    second = f"scale {scale}, best of {repeats} warm call" + ("s" if repeats > 1 else "")
+    if meta.get("command"):
+        second = f"{meta['command']} ({second})"
+    if meta.get("date"):
+        second = f"{meta['date'][:10]}: {second}"
+    start = meta.get("state_start") or {}
+    during = meta.get("during") or {}
+    busy = []
+    if start.get("load_average") is not None:
+        busy.append(f"load average {start['load_average']:.2f} at the start")
+    if during.get("others") is not None:
+        busy.append(f"other programs used {during['others']:.1%} of the CPUs during the run")
+    if during.get("steal") is not None:
+        busy.append(f"the host stole {during['steal']:.1%}")
+    lines = [_wrap(first, 125), _wrap(second, 125)]
+    if busy:
+        lines.append(_wrap("; ".join(busy), 125))
+    return "\n".join(lines)
 
 
 def _speedup_ticks(low: float, high: float, most: int = 7) -> list[float]:
@@ -316,7 +622,13 @@ def _speedup_ticks(low: float, high: float, most: int = 7) -> list[float]:
 
 
 def _times(value: float) -> str:
-    return f"{value:.0f}x" if value >= 10 else f"{value:.2g}x"
+    """A tick's label: ``16x``, ``1.5x``, ``0.25x``, and powers of two below that as fractions
+    (``1/16x``), which read better than ``0.062x``."""
+    if value >= 10:
+        return f"{value:.0f}x"
+    if value < 0.2 and math.log2(value).is_integer():
+        return f"1/{round(1 / value)}x"
+    return f"{value:.2g}x"
 
 
 def _compact(number: int) -> str:
@@ -326,7 +638,7 @@ def _compact(number: int) -> str:
     return f"{number:,}"
 
 
-def _short_title(workload: Workload) -> str:
+def _short_title(workload: Described) -> str:
     return workload.title.split(":", 1)[0]
 
 
@@ -344,22 +656,49 @@ def _wrap(text: str, width: int) -> str:
 # --- the command --------------------------------------------------------------------------
 
 
-def main(scale: str, plot: Path | None) -> int:
-    """``python -m pdpar bench``: print the table, draw the plot if asked; 1 if any result
-    differs from pandas'."""
+def main(scale: str, plot: Path | None, *, save: Path | None = None,
+         load: Path | None = None, markdown: bool = False, command: str = "") -> int:
+    """``python -m pdpar bench``: run the workloads (or read the run saved in ``load``), print
+    the table (as Markdown with ``markdown``), save the run to ``save`` and draw the plot if
+    asked; 1 if any result differs from pandas'. ``command`` is the command line the saved
+    run records."""
     if plot is not None:
         try:
             require_matplotlib()
         except ImportError as exc:
             print(f"python -m pdpar bench: {exc}", file=sys.stderr)
             return 2
+    if load is not None:
+        run = load_run(load)
+    else:
+        run = _measure(scale, command)
+    if markdown:
+        print(format_markdown(run.results, run.workloads), end="", flush=True)
+    else:
+        print(format_table(run.results, run.scale, run.workloads, run.meta), flush=True)
+    if save is not None:
+        save_run(run, save)
+        print(f"wrote {save}")
+    if plot is not None:
+        draw_speedups(run.results, plot, run.scale, run.workloads, run.meta)
+        print(f"wrote {plot}")
+    return 1 if any(r.differs for r in run.results) else 0
+
+
+def _measure(scale: str, command: str) -> Run:
+    """Run every workload at ``scale``, and note what it ran on and how busy the machine was."""
     print(machine_line(), file=sys.stderr, flush=True)
+    meta: dict[str, Any] = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": command or f"python -m pdpar bench --scale {scale}",
+        "machine": machine_line(), "repeats": SCALES[scale],
+        "workloads_source": "pdpar.workloads", "state_start": machine_state()}
+    print(state_line(meta["state_start"], "at the start"), file=sys.stderr, flush=True)
+    watch = MachineWatch()
     try:
         results = run_bench(scale)
+        meta["during"] = watch.stop()
     finally:
         pdpar.shutdown()
-    print(format_table(results, scale), flush=True)
-    if plot is not None:
-        draw_speedups(results, plot, scale)
-        print(f"wrote {plot}")
-    return 1 if any(r.differs for r in results) else 0
+    meta["state_end"] = machine_state()
+    return Run(scale, results, _shown(WORKLOADS), meta)

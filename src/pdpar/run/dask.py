@@ -51,8 +51,9 @@ def current_client() -> Any:
     try:
         from distributed import Client
     except ImportError as exc:
-        raise PdparError("backend='dask' needs dask.distributed: pip install 'dask[distributed]'"
-                         f" (or pdpar[dask]), then start a Client ({exc})") from exc
+        raise PdparError("backend='dask' needs dask.distributed: pip install "
+                         "'dask[distributed]' (from pdpar's checkout: pip install -e '.[dask]'), "
+                         f"then start a Client ({exc})") from exc
     try:
         client = Client.current()
     except ValueError:

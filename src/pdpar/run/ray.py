@@ -26,8 +26,9 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError as exc:
-        raise PdparError("backend='ray' needs ray: pip install ray (or pdpar[ray]), then "
-                         f"ray.init() ({exc})") from exc
+        raise PdparError("backend='ray' needs ray: pip install ray (from pdpar's checkout: "
+                         "pip install -e '.[ray]'), then ray.init() "
+                         f"({exc})") from exc
     if not ray.is_initialized():
         raise PdparError("backend='ray' runs on a running ray cluster, and ray is not "
                          "initialised in this process. Start or join one first: "

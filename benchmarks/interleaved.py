@@ -40,17 +40,19 @@ class Served:
     """A method's process in ``--serve`` mode."""
 
     def __init__(self, workload: Workload, size: int, name: str, env: str, python: str,
-                 refs: Path, scratch: Path, budget: float) -> None:
+                 refs: Path, scratch: Path, budget: float, tag: str = "",
+                 variables: dict[str, str] | None = None) -> None:
         self.name, self.env, self.times = name, env, []
         self.state = "starting"
-        log = open(scratch / f"{workload.key}-{env}-{name.replace(' ', '_')}.log", "w")
+        label = f"{env}-{name.replace(' ', '_')}{tag}"
+        log = open(scratch / f"{workload.key}-{label}.log", "w")
         self.process = subprocess.Popen(
             [python, "-m", "benchmarks.child", "--workload", workload.key, "--size", str(size),
              "--method", name, "--env", env, "--refs", str(refs),
-             "--out", str(scratch / f"{env}-{name.replace(' ', '_')}.json"),
+             "--out", str(scratch / f"{label}.json"),
              "--budget", str(budget), "--serve"],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"})
+            env={**os.environ, "PYTHONWARNINGS": "ignore", **(variables or {})})
 
     def ready(self) -> str:
         """Wait for the cold call: READY, SLOW, WRONG or an error."""

@@ -43,9 +43,9 @@ import pandas as pd
 
 import pdpar
 
-from .cpus import usable_cpu_count
-from .workloads import WORKLOADS as ALL_WORKLOADS
-from .workloads import Workload, assert_same, format_seconds, timed
+from ..cpus import usable_cpu_count
+from ..workloads import WORKLOADS as ALL_WORKLOADS
+from ..workloads import Workload, assert_same, format_seconds, timed
 
 __all__ = ["WORKLOADS", "METHODS", "SCALES", "Result", "Run", "run_bench", "format_table",
            "format_markdown", "draw_speedups", "save_run", "load_run", "machine_state",

@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 import pdpar
-from pdpar.bench import SCALES, MachineWatch, machine_line, machine_state, state_line
+from pdpar.bench import SCALES
 from pdpar.bench import main as run_bench_command
+from pdpar.bench.machine import MachineWatch, machine_line, machine_state, state_line
 from pdpar.workloads import assert_same, format_seconds, timed
 
 

@@ -29,8 +29,10 @@ import numpy as np
 import pandas as pd
 
 import pdpar
-from pdpar.bench import SCALES, MachineWatch, machine_line, machine_state, state_line
+from pdpar.bench import SCALES
 from pdpar.bench import main as run_bench_command
+from pdpar.bench.machine import MachineWatch, machine_line, machine_state, state_line
+from pdpar.bench.report import wrap
 from pdpar.workloads import assert_same, format_seconds, timed
 
 
@@ -139,6 +141,9 @@ BUSY_SHARE = 0.10
 STOLEN_SHARE = 0.05
 CEILING_SHARE = 0.85
 
+#: The demo's notes are wrapped to lines of this many characters.
+WIDTH = 96
+
 
 def judge(start: dict[str, Any], end: dict[str, Any], during: dict[str, Any]) -> list[str]:
     """What a person should know about the numbers: whether other programs or an uneven pair
@@ -176,17 +181,6 @@ def _loop_times(state: dict[str, Any]) -> str:
     return " and ".join(f"{s * 1e3:.0f}" for s in state.get("core_seconds") or []) or "?"
 
 
-def _wrap(text: str, width: int = 96) -> str:
-    lines, line = [], ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    return "\n".join([*lines, line])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m pdpar",
@@ -219,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(machine_line(), flush=True)
     start = machine_state()
-    print(_wrap(state_line(start, "before the demo")), flush=True)
+    print(wrap(state_line(start, "before the demo"), WIDTH), flush=True)
     watch = MachineWatch()
     report = run_demo(args.rows, args.groups, args.files)
     during = watch.stop()
@@ -230,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_report(report, min(ceilings) if ceilings else None))
     print()
     for line in judge(start, end, during):
-        print(_wrap(line))
+        print(wrap(line, WIDTH))
     print(f"(the demo took {time.perf_counter() - started:.0f} s)")
     return 0
 

@@ -2,7 +2,7 @@
 
 ``usable_cpu_count()`` is what ``n_jobs=-1`` means: the smallest of the machine's CPU count,
 the affinity mask, the CPU bandwidth quota of the process's own cgroup (and of its ancestors),
-and ``joblib.cpu_count()`` (which also honours ``LOKY_MAX_CPU_COUNT``).
+and ``LOKY_MAX_CPU_COUNT`` (which loky and joblib honour).
 
 Unlike loky, which only reads the quota files at the root of ``/sys/fs/cgroup``, the cgroup
 limit here is found from ``/proc/self/cgroup`` and ``/proc/self/mountinfo``, so a quota set on
@@ -41,7 +41,7 @@ def usable_cpu_count() -> int:
         _os_cpu_count(),
         key[0],
         _cgroup_quota_cpus(),
-        _joblib_cpus(),
+        _loky_cpus(),
     ]
     count = max(1, min(c for c in counts if c is not None))
     _last = (now, key, count)
@@ -64,14 +64,22 @@ def _affinity_cpus() -> int | None:
         return None
 
 
-def _joblib_cpus() -> int | None:
-    """Return ``joblib.cpu_count()``, or None if joblib is missing or fails."""
-    try:
-        import joblib
+def _loky_cpus() -> int | None:
+    """Return ``LOKY_MAX_CPU_COUNT``, the limit loky (and joblib through it) puts on its CPU
+    count, or None when it is not set or is not a number.
 
-        return int(joblib.cpu_count())
-    except Exception:  # e.g. ValueError on a malformed LOKY_MAX_CPU_COUNT
+    Read here rather than asking ``joblib.cpu_count()``: importing joblib takes about 0.1 s,
+    longer than a small call takes in all, and joblib's other limits (the affinity and the
+    root cgroup's quota) are read here already.
+    """
+    value = os.environ.get("LOKY_MAX_CPU_COUNT")
+    if value is None:
         return None
+    try:
+        count = int(value)
+    except ValueError:
+        return None
+    return count if count > 0 else None
 
 
 def _cgroup_quota_cpus(root: str = "/") -> int | None:

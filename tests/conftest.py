@@ -1,11 +1,20 @@
+"""What the test modules share: the backends, a dask cluster, private spool folders, a small
+tmpfs, and the size of a chunk that travels through a spool file."""
+
 import contextlib
+import subprocess
+import tempfile
 
 import pytest
 
 import pdpar
+from pdpar import transport
 
 #: Every explicit backend the tests run on; "dask" runs on a local cluster per test module.
 BACKENDS = ["serial", "threads", "processes", "dask"]
+
+#: float64 elements in a chunk large enough to travel to a worker process through a spool file
+BIG = transport.SPOOL_MIN_BYTES // 8 * 2
 
 
 @pytest.fixture(params=BACKENDS)
@@ -41,6 +50,32 @@ def dask_client(dask_cluster):
 
     with distributed.Client(dask_cluster, set_as_default=True) as client:
         yield client
+
+
+@pytest.fixture
+def spool_dirs(tmp_path, monkeypatch):
+    """A private shared-memory folder and a private temporary folder for this test (and for
+    the programs it starts), so that what a call leaves behind can be found and counted."""
+    shm, disk = tmp_path / "shm", tmp_path / "tmp"
+    shm.mkdir()
+    disk.mkdir()
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(shm))
+    monkeypatch.setenv("TMPDIR", str(disk))
+    monkeypatch.setattr(tempfile, "tempdir", str(disk))
+    return [shm, disk]
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A real 2 MB tmpfs, as a container's small /dev/shm (needs the right to mount one)."""
+    where = tmp_path / "small-shm"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    yield where
+    subprocess.run(["umount", str(where)], check=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

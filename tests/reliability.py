@@ -1,28 +1,15 @@
-"""What the fault tests share: private spool folders, pdpar's worker processes, clocks."""
+"""What the fault tests share: what is left in a folder, pdpar's worker processes."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import psutil
-import pytest
 
 #: Generous upper bound for "arrives at once" on a busy 2-core machine (seconds).
 PROMPT = 10.0
-
-
-def private_spool_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """A private shared-memory folder and a private temporary folder for this test."""
-    shm, disk = tmp_path / "shm", tmp_path / "tmp"
-    shm.mkdir()
-    disk.mkdir()
-    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(shm))
-    monkeypatch.setenv("TMPDIR", str(disk))
-    monkeypatch.setattr(tempfile, "tempdir", str(disk))
-    return [shm, disk]
 
 
 def leftovers(folders: list[Path]) -> list[str]:

@@ -5,7 +5,6 @@ It prints what the test waits for; the test checks the time until KeyboardInterr
 worker processes, threads and spool files left, and that a following call works.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,10 +15,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from pdpar import transport
+from conftest import BIG
 from reliability import PROMPT, leftovers, still_there, worker_processes
-
-BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # elements in a chunk that travels by spool file
 
 PROGRAM = f"""
 import signal, sys, threading, time
@@ -63,12 +60,9 @@ print("next", got.equals(s.map(abs)), flush=True)
 
 
 @pytest.mark.parametrize("backend", ["processes", "threads"])
-def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, tmp_path):
-    shm, disk = tmp_path / "shm", tmp_path / "tmp"
-    shm.mkdir()
-    disk.mkdir()
-    env = {**os.environ, "PDPAR_SHM_FOLDER": str(shm), "TMPDIR": str(disk)}
-    program = subprocess.Popen([sys.executable, "-c", PROGRAM, backend], env=env, text=True,
+def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, spool_dirs):
+    shm, disk = spool_dirs  # the program's too: it inherits the environment
+    program = subprocess.Popen([sys.executable, "-c", PROGRAM, backend], text=True,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert program.stdout.readline().strip() == "ready"

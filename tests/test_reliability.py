@@ -8,7 +8,6 @@ Ctrl-C is in test_interrupt.py, memory in test_memory.py, many calls in test_soa
 import ctypes
 import os
 import signal
-import tempfile
 import threading
 import time
 
@@ -17,16 +16,9 @@ import pandas as pd
 import pytest
 
 import pdpar
+from conftest import BIG
 from pdpar import transport
-from reliability import PROMPT, leftovers, private_spool_dirs, still_there, worker_processes
-
-#: float64 elements in a chunk large enough to travel through a spool file
-BIG = transport.SPOOL_MIN_BYTES // 8 * 2
-
-
-@pytest.fixture
-def spool_dirs(tmp_path, monkeypatch):
-    return private_spool_dirs(tmp_path, monkeypatch)
+from reliability import PROMPT, leftovers, still_there, worker_processes
 
 
 def warm_workers():
@@ -328,36 +320,7 @@ def test_bad_groupby_arguments_raise_what_pandas_raises():
         assert str(got.value) == str(expected.value)
 
 
-# -- a small /dev/shm ------------------------------------------------------------------------
-
-@pytest.fixture
-def full_tmpfs(tmp_path, monkeypatch):
-    """A real 2 MB tmpfs as the shared-memory folder, which pdpar believes has room (as when
-    another program fills it during the call): every spool write there fails for real."""
-    import subprocess
-
-    where = tmp_path / "small-shm"
-    where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(where))
-    monkeypatch.setattr(transport, "free_bytes", lambda folder: 1 << 40)
-    yield where
-    subprocess.run(["umount", str(where)], check=True)
-
-
-def test_a_shared_memory_folder_that_fills_up_during_a_call_falls_back_to_disk(
-        full_tmpfs, tmp_path, monkeypatch):
-    disk = tmp_path / "tmp"
-    disk.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(disk))
-    df = pd.DataFrame(np.random.default_rng(0).random((BIG, 4)))  # 2 MB columns
-    got = df.par(backend="processes", n_jobs=2, chunksize=1).apply(np.sum)
-    pd.testing.assert_series_equal(got, df.apply(np.sum))
-    assert leftovers([full_tmpfs, disk]) == []
-
+# -- files left behind ------------------------------------------------------------------------
 
 def test_files_a_worker_adds_while_the_call_ends_are_removed_with_the_folder(spool_dirs):
     # a chunk left running by a failed call marks files in the call's folder while the call

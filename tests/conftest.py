@@ -1,7 +1,8 @@
-"""What the test modules share: the backends, a dask cluster, private spool folders, a small
-tmpfs, and the size of a chunk that travels through a spool file."""
+"""What the test modules share: the backends, a dask cluster, the plan of one call, private
+spool folders, a small tmpfs, and the size of a chunk that travels through a spool file."""
 
 import contextlib
+import contextvars
 import subprocess
 import tempfile
 
@@ -15,6 +16,16 @@ BACKENDS = ["serial", "threads", "processes", "dask"]
 
 #: float64 elements in a chunk large enough to travel to a worker process through a spool file
 BIG = transport.SPOOL_MIN_BYTES // 8 * 2
+
+
+def run_with_plan(call, *args):
+    """``call(*args)`` and the plan pdpar made for it (None if it made none).
+
+    The call runs in a context of its own, so that no earlier call's plan can show.
+    """
+    context = contextvars.Context()
+    result = context.run(call, *args)
+    return result, context.run(pdpar.last_plan)
 
 
 @pytest.fixture(params=BACKENDS)

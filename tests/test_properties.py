@@ -8,7 +8,9 @@ compared exactly. When pandas raises, pdpar must raise an exception of the same 
 Each property runs once per backend: every backend of conftest.py, and the automatic one,
 which measures the function in the calling process and then finishes the call there or on a
 pool. The chunk size is drawn too, or left automatic. The functions applied are module-level,
-so the "processes" backend can pickle them by reference.
+so the "processes" backend can pickle them by reference. Calls that no backend runs (empty
+frames go to pandas directly) are checked on every backend in one test each, with the plan
+saying that pandas ran them.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 import pdpar  # noqa: F401  (registers the accessors)
-from conftest import BACKENDS
+from conftest import BACKENDS, run_with_plan
 from strategies import chunk_sizes, frames, group_frames, series
 
 #: Examples per property and backend: fewer where every example starts work on a process pool.
@@ -724,13 +726,15 @@ def test_series_groupby_apply_matches_pandas(backend):
 @pytest.mark.parametrize("func", [unit_length, unit_summary_series, unit_first])
 @pytest.mark.parametrize("axis", [0, 1])
 @pytest.mark.parametrize("result_type", [None, "reduce", "expand", "broadcast"])
-def test_empty_frame_apply_matches_pandas(backend, shape, func, axis, result_type):
+def test_empty_frame_apply_goes_to_pandas_on_every_backend(shape, func, axis, result_type):
+    # no backend runs an empty frame (so none is a parameter): each call is pandas' own call
     df = pd.DataFrame(np.zeros(shape, dtype="int64"), columns=list("abc"[:shape[1]]))
-    assert_matches_pandas(
-        df,
-        lambda d: d.apply(func, axis=axis, result_type=result_type),
-        lambda d: par(d, backend, 1).apply(func, axis=axis, result_type=result_type),
-    )
+    for backend in [*BACKENDS, "auto"]:
+        _, plan = run_with_plan(assert_matches_pandas, df,
+                                lambda d: d.apply(func, axis=axis, result_type=result_type),
+                                lambda d, backend=backend: par(d, backend, 1).apply(
+                                    func, axis=axis, result_type=result_type))
+        assert plan is not None and plan.direct, f"{backend}: {plan}"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Real faults during a call: dying workers, unpicklable things, failing chunks, bad arguments.
+"""Real faults during a call: dying workers, unpicklable things, failing chunks.
 
 Each test injects the fault for real and checks what the caller gets (type and message), how
 soon, that no worker process and no spool file is left behind, and that the next call works.
@@ -262,62 +262,6 @@ def test_functions_defined_in_main_lambdas_and_closures_work_with_processes(tmp_
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
     assert "Exception ignored" not in done.stderr  # the warm pool stops cleanly at exit
-
-
-# -- bad arguments -----------------------------------------------------------------------------
-
-@pytest.mark.parametrize("option, value, error", [
-    ("n_jobs", "4", TypeError),
-    ("max_inflight", 2.5, TypeError),
-    ("max_inflight", 0, ValueError),
-    ("broadcast", [1, 2], TypeError),
-    ("broadcast", {"not a name": 1}, ValueError),
-    ("jit", None, ValueError),
-])
-def test_bad_options_name_the_option(option, value, error):
-    with pytest.raises(error, match=option):
-        pd.DataFrame({"a": [1]}).par(**{option: value})
-
-
-def test_an_unknown_option_is_named():
-    with pytest.raises(TypeError, match="chunk_size"):
-        pd.Series([1]).par(chunk_size=3)
-
-
-BAD_PANDAS_CALLS = {
-    "axis": lambda obj: obj.apply(abs, axis=5),
-    "result_type": lambda obj: obj.apply(abs, axis=1, result_type="bad"),
-    "na_action": lambda obj: obj.map(abs, na_action="all"),
-    "raw": lambda obj: obj.apply(abs, axis=1, raw=True, unknown=1),
-    "args": lambda obj: obj.apply(abs, axis=1, args=5),
-    "not callable": lambda obj: obj.apply(axis=1),
-    "func name": lambda obj: obj.apply("no_such_method", axis=1),
-    "extra positional": lambda obj: obj.apply(abs, 1, False, None, (), "by_row", "python",
-                                              None, "extra"),
-}
-
-
-@pytest.mark.parametrize("case", list(BAD_PANDAS_CALLS))
-@pytest.mark.parametrize("backend", ["threads", "processes"])
-def test_bad_pandas_arguments_raise_what_pandas_raises(case, backend):
-    df = pd.DataFrame({"a": [1.0, -2.0], "b": [3.0, -4.0]})
-    call = BAD_PANDAS_CALLS[case]
-    with pytest.raises(Exception) as expected:
-        call(df)
-    with pytest.raises(type(expected.value)) as got:
-        call(df.par(backend=backend, n_jobs=2, chunksize=1))
-    assert str(got.value) == str(expected.value)
-
-
-def test_bad_groupby_arguments_raise_what_pandas_raises():
-    df = pd.DataFrame({"k": [1, 2, 1], "x": [1.0, 2.0, 3.0]})
-    for call in [lambda obj: obj.groupby("no such column").apply(len),
-                 lambda obj: obj.groupby("k").apply(5)]:
-        with pytest.raises(Exception) as expected:
-            call(df)
-        with pytest.raises(type(expected.value)) as got:
-            call(df.par(backend="threads", chunksize=1))
-        assert str(got.value) == str(expected.value)
 
 
 # -- files left behind ------------------------------------------------------------------------

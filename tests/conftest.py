@@ -1,5 +1,6 @@
-"""What the test modules share: the backends, a dask cluster, the plan of one call, private
-spool folders, a small tmpfs, and the size of a chunk that travels through a spool file."""
+"""What the test modules share: the backends, a dask cluster, the plan of one call, how many
+examples a property test checks, private spool folders, a small tmpfs, and the size of a chunk
+that travels through a spool file."""
 
 import contextlib
 import contextvars
@@ -32,6 +33,13 @@ def run_with_plan(call, *args):
 def backend(request):
     if request.param == "dask":
         request.getfixturevalue("dask_client")
+    return request.param
+
+
+@pytest.fixture(params=["few", pytest.param("all", marks=pytest.mark.slow)])
+def examples(request):
+    """How many of a property test's examples to check: "few" by default, "all" among the slow
+    tests (test_properties.property_settings)."""
     return request.param
 
 

@@ -65,7 +65,7 @@ print("next", got.equals(s.map(abs)), flush=True)
 """
 
 
-@pytest.mark.parametrize("backend", ["processes", "threads"])
+@pytest.mark.parametrize("backend", [pytest.param("processes", marks=pytest.mark.slow), "threads"])
 def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, spool_dirs, tmp_path):
     shm, disk = spool_dirs  # the program's too: it inherits the environment
     events = tmp_path / "events"

@@ -51,8 +51,9 @@ def crash_in_chunk_three(x, how, events):
 
 @pytest.mark.parametrize("how, words", [
     ("exit", "exit code 3"),
-    ("kill", "SIGKILL"),
-    ("segfault", "SIGSEGV"),
+    # the same path, other deaths: each of these restarts the pool again
+    pytest.param("kill", "SIGKILL", marks=pytest.mark.slow),
+    pytest.param("segfault", "SIGSEGV", marks=pytest.mark.slow),
 ])
 def test_a_dying_worker_raises_worker_crashed_naming_the_chunk_and_the_exit(
         how, words, spool_dirs, tmp_path):
@@ -272,6 +273,7 @@ if __name__ == "__main__":
 """
 
 
+@pytest.mark.slow
 def test_functions_defined_in_main_lambdas_and_closures_work_with_processes(tmp_path):
     import subprocess
     import sys

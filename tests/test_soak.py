@@ -1,7 +1,7 @@
 """Many consecutive calls with processes: memory of the caller and of the workers stays flat.
 
-``PDPAR_SOAK_CALLS`` sets the number of calls (default 40, as the normal suite runs it; the
-full soak is ``PDPAR_SOAK_CALLS=200 python -m pytest -m soak``).
+``PDPAR_SOAK_CALLS`` sets the number of calls (default 40, as the slow tests run it; the full
+soak is ``PDPAR_SOAK_CALLS=200 python -m pytest -m soak``).
 """
 
 import gc
@@ -56,6 +56,7 @@ def uss(proc):
 
 
 @pytest.mark.soak
+@pytest.mark.slow
 def test_memory_does_not_grow_over_many_calls(spool_dirs):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": np.arange(2000), "b": rng.random(2000)})

@@ -1,28 +1,41 @@
-"""What the fault tests share: private spool folders, pdpar's worker processes, clocks."""
+"""What the fault and ordering tests share: events that chunks and tests wait for, what is left
+in a folder, pdpar's worker processes."""
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
-import pytest
 
-#: Generous upper bound for "arrives at once" on a busy 2-core machine (seconds).
+#: Seconds to wait for processes that were stopped to be gone, on a busy 2-core machine.
 PROMPT = 10.0
 
+#: Seconds a test, or a chunk it runs, waits for an event before it gives up: only a test
+#: that is failing waits this long (a chunk that gave up ends, so no worker is left spinning).
+GIVE_UP = 120.0
 
-def private_spool_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """A private shared-memory folder and a private temporary folder for this test."""
-    shm, disk = tmp_path / "shm", tmp_path / "tmp"
-    shm.mkdir()
-    disk.mkdir()
-    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(shm))
-    monkeypatch.setenv("TMPDIR", str(disk))
-    monkeypatch.setattr(tempfile, "tempdir", str(disk))
-    return [shm, disk]
+
+def wait_for(path: str | Path, give_up: float = GIVE_UP) -> bool:
+    """Wait until the file ``path`` exists: an event another thread or process made by
+    creating it (``Path.touch``). False if it did not come within ``give_up`` seconds."""
+    deadline = time.monotonic() + give_up
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def wait_until(condition: Callable[[], object], what: str, give_up: float = GIVE_UP) -> None:
+    """Wait until ``condition()`` holds; fail, saying ``what`` never happened, if it does not
+    within ``give_up`` seconds (the test would hang otherwise)."""
+    deadline = time.monotonic() + give_up
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
 
 
 def leftovers(folders: list[Path]) -> list[str]:

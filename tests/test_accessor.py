@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import pdpar
+from conftest import BACKENDS, run_with_plan
 from pdpar import _pandas
 
 
@@ -23,21 +24,53 @@ def test_methods_show_pandas_signatures():
     assert inspect.signature(pdpar.accessor.SeriesPar.map) == inspect.signature(pd.Series.map)
 
 
-def test_bad_pandas_arguments_raise_what_pandas_raises(backend):
-    df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
-    par = df.par(backend=backend)
-    cases = [
-        lambda obj: obj.apply(len, axis=2),
-        lambda obj: obj.apply(len, result_type="wide"),
-        lambda obj: obj.apply(len, axis=1, bogus_positional_slot=1, raw="x", what=3),
-        lambda obj: obj.map(len, na_action="drop"),
-        lambda obj: obj.apply(),
-    ]
-    for case in cases:
-        with pytest.raises(Exception) as expected:
-            case(df)
-        with pytest.raises(type(expected.value)):
-            case(par)
+#: Calls pandas rejects before it calls the function; the frame is _FRAME.
+REJECTED_CALLS = {
+    "axis": lambda obj: obj.apply(abs, axis=5),
+    "axis 2": lambda obj: obj.apply(len, axis=2),
+    "result_type": lambda obj: obj.apply(abs, axis=1, result_type="bad"),
+    "result_type wide": lambda obj: obj.apply(len, result_type="wide"),
+    "na_action": lambda obj: obj.map(abs, na_action="all"),
+    "na_action drop": lambda obj: obj.map(len, na_action="drop"),
+    "no function": lambda obj: obj.apply(),
+    "not callable": lambda obj: obj.apply(axis=1),
+    "func name": lambda obj: obj.apply("no_such_method", axis=1),
+    "extra positional": lambda obj: obj.apply(abs, 1, False, None, (), "by_row", "python",
+                                              None, "extra"),
+    "groupby key": lambda obj: obj.groupby("no such column").apply(len),
+    "groupby function": lambda obj: obj.groupby("a").apply(5),
+}
+
+#: Calls pandas accepts, whose function then fails on the arguments it is given.
+FAILING_CALLS = {
+    "args": lambda obj: obj.apply(abs, axis=1, args=5),
+    "raw keywords": lambda obj: obj.apply(abs, axis=1, raw=True, unknown=1),
+    "keywords": lambda obj: obj.apply(len, axis=1, bogus_positional_slot=1, raw="x", what=3),
+}
+
+_FRAME = pd.DataFrame({"a": [1.0, -2.0], "b": [3.0, -4.0]})
+
+
+def _raise_alike(call, par):
+    """``call(par)`` raises what ``call`` raises on the frame itself: type and message."""
+    with pytest.raises(Exception) as expected:
+        call(_FRAME)
+    with pytest.raises(type(expected.value)) as got:
+        call(par)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("case", list(REJECTED_CALLS))
+def test_bad_pandas_arguments_are_rejected_like_pandas_before_any_backend_runs(case):
+    for backend in [*BACKENDS, "auto"]:
+        _, plan = run_with_plan(_raise_alike, REJECTED_CALLS[case],
+                                _FRAME.par(backend=backend, n_jobs=2, chunksize=1))
+        assert plan is None or plan.direct, f"{backend}: {plan}"
+
+
+def test_arguments_the_function_fails_on_raise_what_pandas_raises(backend):
+    for call in FAILING_CALLS.values():
+        _raise_alike(call, _FRAME.par(backend=backend, n_jobs=2, chunksize=1))
 
 
 def test_groupby_shorthand_equals_groupby_apply(backend):
@@ -52,11 +85,19 @@ def test_par_groupby_delegates_other_methods_to_pandas():
     pd.testing.assert_frame_equal(df.par.groupby("k").sum(), df.groupby("k").sum())
 
 
-def test_string_list_and_ufunc_functions_go_to_pandas(backend):
+def test_string_list_and_ufunc_functions_go_to_pandas_on_every_backend():
     df = pd.DataFrame({"a": [1.0, 4.0], "b": [9.0, 16.0]})
-    par = df.par(backend=backend)
-    pd.testing.assert_series_equal(par.apply("sum"), df.apply("sum"))
-    pd.testing.assert_frame_equal(par.apply(["sum", "max"]), df.apply(["sum", "max"]))
-    pd.testing.assert_frame_equal(par.apply(np.sqrt), df.apply(np.sqrt))
-    s = df["a"]
-    pd.testing.assert_series_equal(s.par(backend=backend).map({1.0: "one"}), s.map({1.0: "one"}))
+    calls = [
+        (lambda obj: obj.apply("sum"), df),
+        (lambda obj: obj.apply(["sum", "max"]), df),
+        (lambda obj: obj.apply(np.sqrt), df),
+        (lambda obj: obj.map({1.0: "one"}), df["a"]),
+    ]
+    for backend in [*BACKENDS, "auto"]:
+        for call, obj in calls:
+            got, plan = run_with_plan(call, obj.par(backend=backend))
+            if isinstance(got, pd.DataFrame):
+                pd.testing.assert_frame_equal(got, call(obj))
+            else:
+                pd.testing.assert_series_equal(got, call(obj))
+            assert plan.direct, f"{backend}: {plan}"

@@ -4,6 +4,7 @@ import os
 import threading
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ import pytest
 from pdpar._pandas import PANDAS_3
 from pdpar._warnings import attributed_to_caller
 from pdpar.run import run_chunks
+from reliability import GIVE_UP, wait_for
 
 
 def pid_of_row(row):
@@ -63,16 +65,23 @@ def test_pandas_warnings_point_at_the_callers_line():
     assert record[0].filename == __file__
 
 
-def _slow_then_fast(delay, value):
-    time.sleep(delay)
-    return value
+def first_ends_last(folder, i):
+    # chunk 0 ends only after chunk 3 has ended: chunks 1 to 3 run on the other worker meanwhile
+    if i == 0:
+        wait_for(os.path.join(folder, "3"))
+    with open(os.path.join(folder, "ended"), "a") as ended:
+        ended.write(f"{i}\n")
+    Path(folder, str(i)).touch()
+    return i
 
 
 @pytest.mark.parametrize("backend", ["threads", "processes"])
-def test_results_are_yielded_in_chunk_order_even_when_later_chunks_finish_first(backend):
-    chunks = [(0.3, "first"), (0.0, "second"), (0.0, "third"), (0.1, "fourth")]
-    assert list(run_chunks(_slow_then_fast, chunks, backend=backend, n_jobs=2)) == [
-        "first", "second", "third", "fourth"]
+def test_results_are_yielded_in_chunk_order_even_when_later_chunks_finish_first(backend,
+                                                                                 tmp_path):
+    chunks = [(str(tmp_path), i) for i in range(4)]
+    got = list(run_chunks(first_ends_last, chunks, backend=backend, n_jobs=2))
+    assert got == [0, 1, 2, 3]
+    assert (tmp_path / "ended").read_text().split() == ["1", "2", "3", "0"]
 
 
 def test_at_most_max_inflight_chunks_are_submitted_and_not_collected():
@@ -102,19 +111,22 @@ def test_no_pdpar_threads_outlive_a_call():
 
 
 def test_a_slow_chunk_does_not_hold_back_the_others():
-    started = {}
+    last_started = threading.Event()
+    ended = []
 
     def task(i):
-        started[i] = time.monotonic()
-        time.sleep(0.5 if i == 0 else 0.01)
+        if i == 0:  # runs until the last chunk has started
+            last_started.wait(timeout=GIVE_UP)
+        elif i == 11:
+            last_started.set()
+        ended.append(i)
         return i
 
-    begin = time.monotonic()
     got = list(run_chunks(task, [(i,) for i in range(12)], backend="threads", n_jobs=2,
                           max_inflight=3))
     assert got == list(range(12))
-    # every other chunk ran on the second thread while the first one was still sleeping
-    assert max(started.values()) - begin < 0.4
+    # every other chunk ran on the second thread while the first one was still running
+    assert ended[-1] == 0, ended
 
 
 def test_chunks_are_taken_from_a_lazy_source_only_when_there_is_room():
@@ -136,41 +148,42 @@ def test_chunks_are_taken_from_a_lazy_source_only_when_there_is_room():
     assert max(ahead) <= 4
 
 
+class _Collected:
+    """A progress sink that learns which chunk the caller collected: run with sizes=range(n),
+    run_chunks reports chunk i as update(i)."""
+
+    def __init__(self, chunk, event):
+        self._chunk = chunk
+        self._event = event
+
+    def update(self, i):
+        if i == self._chunk:
+            self._event.set()
+
+    def close(self):
+        pass
+
+
 def test_the_first_failure_in_input_order_wins_and_later_chunks_are_cancelled():
     ran = []
+    second_collected = threading.Event()
 
     def task(i):
         ran.append(i)
-        if i == 0:
-            time.sleep(0.3)
+        if i == 0:  # fails after the caller has collected chunk 1's failure
+            second_collected.wait(timeout=GIVE_UP)
             raise KeyError("first")
         if i == 1:
             raise ValueError("second")
-        time.sleep(0.01)
         return i
 
     with pytest.raises(KeyError, match="first"):
         list(run_chunks(task, [(i,) for i in range(50)], backend="threads", n_jobs=2,
-                        max_inflight=4))
-    # chunk 1 failed at once: nothing after the window it was in was started
-    assert max(ran) < 6
-
-
-@pytest.mark.parametrize("backend", ["threads", "processes"])
-def test_failures_keep_pandas_order_on_every_backend(backend):
-    s = pd.Series(range(40))
-    with pytest.raises(ZeroDivisionError) as info:
-        s.par(backend=backend, chunksize=5).map(_fail_late_or_early)
-    assert "labelled 3" in "\n".join(info.value.__notes__)
-
-
-def _fail_late_or_early(x):
-    if x == 3:
-        time.sleep(0.2)
-        return 1 / 0
-    if x == 30:
-        return 1 / 0
-    return x
+                        max_inflight=4, progress=_Collected(1, second_collected),
+                        sizes=range(50)))
+    assert second_collected.is_set()
+    # nothing was submitted once chunk 1 had failed: only the first window of 4 chunks ran
+    assert {0, 1} <= set(ran) <= {0, 1, 2, 3}, ran
 
 
 def blas_threads(_):

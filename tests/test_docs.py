@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 _RUN_BLOCKS = textwrap.dedent("""
@@ -26,6 +28,7 @@ def _python_blocks(path):
     return re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)
 
 
+@pytest.mark.slow
 def test_every_example_of_the_user_guide_runs_top_to_bottom():
     guide = ROOT / "docs" / "guide.md"
     assert len(_python_blocks(guide)) >= 10

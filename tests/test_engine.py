@@ -32,10 +32,10 @@ ENGINE_BACKENDS = ["serial", "threads", "processes"]
 
 @needs_pandas_3
 @pytest.mark.parametrize("backend", ENGINE_BACKENDS)
-def test_frame_apply_with_the_engine_matches_frame_apply(backend):
+def test_frame_apply_with_the_engine_matches_frame_apply(backend, examples):
     engine = pdpar.engine(backend=backend, n_jobs=2, chunksize=1)
 
-    @property_settings(backend, scale=0.5)
+    @property_settings(backend, examples, scale=0.5)
     @given(df=frames(), func=st.sampled_from(UNIT_FUNCTIONS),
            axis=st.sampled_from([0, 1, "index", "columns"]), raw=st.booleans())
     def check(df, func, axis, raw):
@@ -52,10 +52,10 @@ def test_frame_apply_with_the_engine_matches_frame_apply(backend):
 
 @needs_pandas_3
 @pytest.mark.parametrize("backend", ENGINE_BACKENDS)
-def test_frame_apply_with_the_engine_passes_args_and_kwargs(backend):
+def test_frame_apply_with_the_engine_passes_args_and_kwargs(backend, examples):
     engine = pdpar.engine(backend=backend, n_jobs=2, chunksize=2)
 
-    @property_settings(backend, scale=0.3)
+    @property_settings(backend, examples, scale=0.3)
     @given(df=frames(), axis=st.sampled_from([0, 1]), raw=st.booleans(),
            offset=st.integers(-2, 2), scale=st.integers(1, 3))
     def check(df, axis, raw, offset, scale):
@@ -72,10 +72,10 @@ def test_frame_apply_with_the_engine_passes_args_and_kwargs(backend):
 
 @needs_pandas_3
 @pytest.mark.parametrize("backend", ENGINE_BACKENDS)
-def test_series_map_with_the_engine_matches_series_map(backend):
+def test_series_map_with_the_engine_matches_series_map(backend, examples):
     engine = pdpar.engine(backend=backend, n_jobs=2, chunksize=3)
 
-    @property_settings(backend, scale=0.5)
+    @property_settings(backend, examples, scale=0.5)
     @given(s=series(), call=ELEMENT_CALLS, na_action=st.sampled_from([None, "ignore"]))
     def check(s, call, na_action):
         func, kwargs = call

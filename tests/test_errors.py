@@ -1,9 +1,12 @@
 """A user's exception comes back with its own type and a note naming where it happened."""
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 import pdpar
+from reliability import wait_for
 
 
 class Boom(ValueError):
@@ -65,18 +68,29 @@ def test_process_exception_carries_the_worker_traceback():
     assert "fail_on_label_7" in str(info.value.__cause__)
 
 
-def first_row_type_error_later_value_error(row):
-    if row.name == 2:
-        raise TypeError("first")
+def fail_after_a_later_row_failed(row, folder):
+    # row 15 fails at once; row 2, in an earlier chunk, fails only once row 15 has failed
     if row.name == 15:
+        Path(folder, "15 failed").touch()
         raise ValueError("later")
+    if row.name == 2:
+        if wait_for(Path(folder, "15 failed")):
+            Path(folder, "2 saw it").touch()
+        raise TypeError("first")
     return 0
 
 
-def test_the_first_failing_row_in_input_order_wins(backend):
+@pytest.mark.parametrize("backend", ["threads", "processes", "dask"])
+def test_the_first_failing_row_in_input_order_wins(backend, tmp_path, request):
+    # a later chunk fails first in time; pandas, running the rows in order, raises row 2's error
+    if backend == "dask":
+        request.getfixturevalue("dask_client")
     df = pd.DataFrame({"x": range(20)})
-    with pytest.raises(TypeError, match="first"):
-        df.par(backend=backend, chunksize=2).apply(first_row_type_error_later_value_error, axis=1)
+    with pytest.raises(TypeError, match="first") as info:
+        df.par(backend=backend, n_jobs=2, chunksize=2).apply(fail_after_a_later_row_failed,
+                                                             axis=1, folder=str(tmp_path))
+    assert (tmp_path / "2 saw it").exists()  # row 15 had failed before row 2 did
+    assert "row labelled 2" in "\n".join(info.value.__notes__)
 
 
 def test_the_next_call_works_after_an_error(backend):

@@ -1,11 +1,16 @@
 """Ctrl-C (SIGINT to a program running a long pdpar call) stops the call at once.
 
 The program runs in a subprocess so that the signal reaches it as it reaches a user's program.
-It prints what the test waits for; the test checks the time until KeyboardInterrupt, the
-worker processes, threads and spool files left, and that a following call works.
+Its chunks run until the test releases them, which it never does: the test checks that
+KeyboardInterrupt came while they still ran, that they were stopped rather than left to end,
+the worker processes, threads and spool files left, and that a following call works.
+
+The tests press Ctrl-C until it is noticed: CPython runs a signal's handler between bytecodes,
+so a SIGINT that arrives just before the main thread starts to wait on a lock is handled only
+when that wait ends (here, when a chunk gives up), as a user who presses Ctrl-C twice knows. The
+handlers raise KeyboardInterrupt at the first press they handle and ignore the others.
 """
 
-import os
 import signal
 import subprocess
 import sys
@@ -16,32 +21,41 @@ import pandas as pd
 import psutil
 import pytest
 
-from pdpar import transport
-from reliability import PROMPT, leftovers, still_there, worker_processes
-
-BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # elements in a chunk that travels by spool file
+from conftest import BIG
+from reliability import GIVE_UP, leftovers, still_there, wait_until, worker_processes
 
 PROGRAM = f"""
-import signal, sys, threading, time
+import os, signal, sys, threading, time
 import numpy as np, pandas as pd, pdpar
 
-# Python's own Ctrl-C handler, even when the test runs in a background job, which starts its
-# children with SIGINT ignored
-signal.signal(signal.SIGINT, signal.default_int_handler)
-
 BIG = {BIG}
+GIVE_UP = {GIVE_UP}
+backend, events = sys.argv[1], sys.argv[2]
+
+def event(name):
+    open(os.path.join(events, name), "w").close()
+
+def ctrl_c(signum, frame):  # KeyboardInterrupt, at the first press only
+    if not os.path.exists(os.path.join(events, "noticed")):
+        event("noticed")
+        raise KeyboardInterrupt
+
+# also when the test runs in a background job, which starts its children with SIGINT ignored
+signal.signal(signal.SIGINT, ctrl_c)
 
 def busy(x):
     if x % BIG == 0:  # the first element of each chunk keeps its worker busy in Python
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
+        chunk = int(x) // BIG
+        event(f"busy {{chunk}}")
+        released, end = os.path.join(events, "released"), time.monotonic() + GIVE_UP
+        while not os.path.exists(released) and time.monotonic() < end:
             pass
+        event(f"ended {{chunk}}")
     return x
 
 def pdpar_threads():
     return [t for t in threading.enumerate() if t.name.startswith("pdpar")]
 
-backend = sys.argv[1]
 s = pd.Series(np.arange(6 * BIG, dtype=np.float64))
 s.iloc[:4].par(backend=backend, n_jobs=2, chunksize=1).map(abs)  # a warm pool
 print("ready", flush=True)
@@ -50,11 +64,10 @@ try:
     print("finished", flush=True)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
-    started = time.monotonic()
-    while pdpar_threads() and time.monotonic() - started < 10:
+    end = time.monotonic() + GIVE_UP
+    while pdpar_threads() and time.monotonic() < end:
         time.sleep(0.01)
-    print(f"threads {{len(pdpar_threads())}} after {{time.monotonic() - started:.2f}} s",
-          flush=True)
+    print(f"threads {{len(pdpar_threads())}}", flush=True)
 sys.stdin.readline()  # the test looks at processes and files meanwhile
 s = s.iloc[:3 * BIG]
 got = s.par(backend=backend, n_jobs=2, chunksize=BIG).map(abs)
@@ -62,34 +75,49 @@ print("next", got.equals(s.map(abs)), flush=True)
 """
 
 
-@pytest.mark.parametrize("backend", ["processes", "threads"])
-def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, tmp_path):
-    shm, disk = tmp_path / "shm", tmp_path / "tmp"
-    shm.mkdir()
-    disk.mkdir()
-    env = {**os.environ, "PDPAR_SHM_FOLDER": str(shm), "TMPDIR": str(disk)}
-    program = subprocess.Popen([sys.executable, "-c", PROGRAM, backend], env=env, text=True,
+def press_ctrl_c(press, noticed, first=lambda: True):
+    """A thread that, once ``first()`` holds, calls ``press()`` (a SIGINT) every 0.05 s until
+    ``noticed()``; it gives up after GIVE_UP seconds. Started; join it."""
+
+    def pressing():
+        deadline = time.monotonic() + GIVE_UP
+        while not first() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        while not noticed() and time.monotonic() < deadline:
+            press()
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=pressing)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("backend", [pytest.param("processes", marks=pytest.mark.slow), "threads"])
+def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, spool_dirs, tmp_path):
+    shm, disk = spool_dirs  # the program's too: it inherits the environment
+    events = tmp_path / "events"
+    events.mkdir()
+    program = subprocess.Popen([sys.executable, "-c", PROGRAM, backend, str(events)], text=True,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     try:
         assert program.stdout.readline().strip() == "ready"
-        if backend == "processes":  # wait until later chunks wait in the spool
-            deadline = time.monotonic() + PROMPT
-            while not [p for p in leftovers([shm]) if "chunk-" in p]:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
-        time.sleep(0.5)  # the call is running: both workers busy
+        wait_until(lambda: len(list(events.glob("busy *"))) == 2, "both workers are busy")
+        if backend == "processes":
+            wait_until(lambda: [p for p in leftovers([shm]) if "chunk-" in p],
+                       "later chunks wait in the spool")
         workers = worker_processes(program.pid)
         assert len(workers) == (2 if backend == "processes" else 0)
-        program.send_signal(signal.SIGINT)
-        sent = time.monotonic()
+        pressing = press_ctrl_c(lambda: program.send_signal(signal.SIGINT),
+                                (events / "noticed").exists)
         assert program.stdout.readline().strip() == "interrupted"
-        seconds = time.monotonic() - sent
-        threads = program.stdout.readline().strip()
-        print(f"\n{backend}: KeyboardInterrupt {seconds:.3f} s after SIGINT; {threads}")
-        assert seconds < 2.0
-        assert threads.startswith("threads 0 ")
+        pressing.join()
+        # KeyboardInterrupt came while the busy chunks still ran: the call did not wait
+        assert sorted(events.glob("ended *")) == []
+        assert program.stdout.readline().strip() == "threads 0"
         assert still_there(workers) == []
         assert worker_processes(program.pid) == []
+        # the chunks were stopped (never released, none of them ran to its end)
+        assert sorted(events.glob("ended *")) == []
         assert leftovers([shm, disk]) == []
         program.stdin.write("\n")
         program.stdin.flush()
@@ -104,32 +132,41 @@ def test_ctrl_c_stops_the_call_at_once_and_leaves_nothing_behind(backend, tmp_pa
     assert leftovers([shm, disk]) == []
 
 
-def sleep_a_second(x):
-    time.sleep(1.0)
-    return x
-
-
 def test_ctrl_c_with_threads_blocked_in_a_c_call_returns_at_once_and_the_threads_follow():
-    # a thread blocked in C (sleep, a socket read) can only stop when that call returns
+    # a thread blocked in C (a lock, sleep, a socket read) can only stop when that call returns
     s = pd.Series(range(40))
+    started, ended = [], []
+    release, noticed = threading.Event(), threading.Event()
+
+    def blocked_in_c(x):
+        started.append(x)
+        release.wait(timeout=GIVE_UP)  # blocked in C, acquiring a lock
+        ended.append(x)
+        return x
+
+    def ctrl_c(signum, frame):  # KeyboardInterrupt, at the first press only
+        if not noticed.is_set():
+            noticed.set()
+            raise KeyboardInterrupt
+
     main = threading.main_thread().ident
-    timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
-    # Python's Ctrl-C handler, also when the tests run in a background job (SIGINT ignored)
-    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
-    timer.start()
+    # also when the tests run in a background job, which starts them with SIGINT ignored
+    handler = signal.signal(signal.SIGINT, ctrl_c)
     try:
+        pressing = press_ctrl_c(lambda: signal.pthread_kill(main, signal.SIGINT),
+                                noticed.is_set, first=lambda: len(started) == 2)
         with pytest.raises(KeyboardInterrupt):
-            s.par(backend="threads", n_jobs=2, chunksize=1).map(sleep_a_second)
+            s.par(backend="threads", n_jobs=2, chunksize=1).map(blocked_in_c)
+        # the call returned while both threads were still blocked
+        assert sorted(started) == [0, 1] and ended == []
     finally:
+        release.set()
+        pressing.join()
         signal.signal(signal.SIGINT, handler)
-    interrupted = time.monotonic()
-    timer.join()
-    while pdpar_threads() and time.monotonic() - interrupted < PROMPT:
-        time.sleep(0.01)
-    seconds = time.monotonic() - interrupted
-    print(f"\nthreads blocked in sleep(1): gone {seconds:.2f} s after KeyboardInterrupt")
-    assert pdpar_threads() == []
-    assert seconds < 5.0  # one sleep(1) at most, not the 20 s the call had left
+    wait_until(lambda: not pdpar_threads(), "the pool's threads end")
+    # each thread stopped as its C call returned: its chunk did not go on, and no chunk of the
+    # 38 the call had left started
+    assert sorted(started) == [0, 1] and ended == []
     pd.testing.assert_series_equal(s.par(backend="threads", n_jobs=2, chunksize=1).map(abs),
                                    s.map(abs))
 

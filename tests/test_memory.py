@@ -42,6 +42,7 @@ print(json.dumps({{"growth": growth, "results": int(sum(a.nbytes for a in out))}
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
 def test_large_results_cost_the_caller_their_size_plus_a_bounded_window():
     done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True,

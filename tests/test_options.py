@@ -14,13 +14,17 @@ import pdpar
         ("n_jobs", 0, ValueError, "n_jobs"),
         ("n_jobs", 1.5, TypeError, "n_jobs"),
         ("n_jobs", True, TypeError, "n_jobs"),
+        ("n_jobs", "4", TypeError, "-1 for all usable CPUs"),
         ("backend", 3, TypeError, "'processes'"),
         ("backend", "", ValueError, "'threads'"),
         ("chunksize", 0, ValueError, "chunksize"),
         ("chunksize", "big", TypeError, "chunksize"),
-        ("max_inflight", -1, ValueError, "max_inflight"),
+        ("max_inflight", -1, ValueError, "positive int or None"),
+        ("max_inflight", 0, ValueError, "positive int or None"),
+        ("max_inflight", 2.5, TypeError, "positive int or None"),
         ("progress", "yes", TypeError, "tqdm"),
         ("jit", "maybe", ValueError, "'auto'"),
+        ("jit", None, ValueError, "'auto'"),
     ],
 )
 def test_bad_option_value_names_the_option_and_accepted_values(option, value, error, words):
@@ -35,6 +39,8 @@ def test_bad_option_value_names_the_option_and_accepted_values(option, value, er
 def test_unknown_option_is_a_type_error_listing_the_valid_ones():
     with pytest.raises(TypeError, match="n_job.*valid options: n_jobs, backend"):
         pd.Series([1]).par(n_job=2)
+    with pytest.raises(TypeError, match="chunk_size.*valid options: .*chunksize"):
+        pd.Series([1]).par(chunk_size=3)
 
 
 def test_config_sets_defaults_inside_the_block_and_restores_them():

@@ -5,10 +5,13 @@ every backend and every chunk size from one unit per chunk to a single chunk, th
 pdpar call must be identical to pandas' own: same values, dtypes, index, columns and names,
 compared exactly. When pandas raises, pdpar must raise an exception of the same type.
 
-Each property runs once per backend: every backend of conftest.py, and the automatic one,
+Each property runs on each backend: every backend of conftest.py, and the automatic one,
 which measures the function in the calling process and then finishes the call there or on a
-pool. The chunk size is drawn too, or left automatic. The functions applied are module-level,
-so the "processes" backend can pickle them by reference.
+pool; a fifth of its examples by default, all of them when slow tests run. The chunk size is
+drawn too, or left automatic. The functions applied are module-level, so the "processes"
+backend can pickle them by reference. Calls that no backend runs (empty frames go to pandas
+directly) are checked on every backend in one test each, with the plan saying that pandas ran
+them.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 import pdpar  # noqa: F401  (registers the accessors)
-from conftest import BACKENDS
+from conftest import BACKENDS, run_with_plan
 from strategies import chunk_sizes, frames, group_frames, series
 
-#: Examples per property and backend: fewer where every example starts work on a process pool.
+#: Examples per property and backend in the full run: fewer where every example starts work on a
+#: process pool. The default run checks a fifth of them (FEW), with seeds of their own; the full
+#: counts are marked slow (the ``examples`` fixture of conftest.py).
 EXAMPLES = {"serial": 200, "threads": 100, "processes": 30, "auto": 60, "dask": 30}
+FEW = 0.2
 
 
 @pytest.fixture(params=[*BACKENDS, "auto"])
@@ -41,17 +47,21 @@ def backend(request):
         request.getfixturevalue("dask_client")
     return request.param
 
+
 N_JOBS = 2
 
 
-def property_settings(backend: str, scale: float = 1.0) -> Callable[[Any], Any]:
+def property_settings(backend: str, examples: str,
+                      scale: float = 1.0) -> Callable[[Any], Any]:
     """Settings for a property checked on ``backend``: a fixed number of examples and a seed
     fixed per test and backend, so every run (and CI) checks the same examples, while each
-    backend gets examples of its own."""
+    backend gets examples of its own. ``examples="few"`` checks a fifth of them, seeded apart
+    from the full run's, so that running both checks more examples than either."""
+    share = FEW if examples == "few" else 1.0
 
     def decorate(test: Any) -> Any:
         test = settings(
-            max_examples=max(1, int(EXAMPLES[backend] * scale)),
+            max_examples=max(1, int(EXAMPLES[backend] * scale * share)),
             deadline=None,
             database=None,
             print_blob=False,
@@ -59,7 +69,8 @@ def property_settings(backend: str, scale: float = 1.0) -> Callable[[Any], Any]:
             phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink],
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         )(test)
-        return seed(zlib.crc32(f"{test.__qualname__}[{backend}]".encode()))(test)
+        key = f"{test.__qualname__}[{backend}]" + ("[few]" if examples == "few" else "")
+        return seed(zlib.crc32(key.encode()))(test)
 
     return decorate
 
@@ -485,8 +496,8 @@ NOT_GIVEN = object()
 # DataFrame.apply
 
 
-def test_frame_apply_matches_pandas_for_every_axis_raw_and_result_type(backend):
-    @property_settings(backend)
+def test_frame_apply_matches_pandas_for_every_axis_raw_and_result_type(backend, examples):
+    @property_settings(backend, examples)
     @given(
         df=frames(),
         func=st.sampled_from(UNIT_FUNCTIONS),
@@ -508,8 +519,8 @@ def test_frame_apply_matches_pandas_for_every_axis_raw_and_result_type(backend):
     check()
 
 
-def test_frame_apply_passes_args_and_kwargs_like_pandas(backend):
-    @property_settings(backend, scale=0.5)
+def test_frame_apply_passes_args_and_kwargs_like_pandas(backend, examples):
+    @property_settings(backend, examples, scale=0.5)
     @given(df=frames(), axis=st.sampled_from([0, 1]), raw=st.booleans(),
            offset=st.integers(-2, 2), scale=st.integers(1, 3), data=st.data())
     def check(df, axis, raw, offset, scale, data):
@@ -544,8 +555,8 @@ ELEMENT_CALLS = st.one_of(
 )
 
 
-def test_frame_map_matches_pandas_with_and_without_na_action(backend):
-    @property_settings(backend)
+def test_frame_map_matches_pandas_with_and_without_na_action(backend, examples):
+    @property_settings(backend, examples)
     @given(df=frames(), call=ELEMENT_CALLS, na_action=st.sampled_from([None, "ignore"]),
            data=st.data())
     def check(df, call, na_action, data):
@@ -560,8 +571,8 @@ def test_frame_map_matches_pandas_with_and_without_na_action(backend):
     check()
 
 
-def test_series_map_matches_pandas_for_callables(backend):
-    @property_settings(backend)
+def test_series_map_matches_pandas_for_callables(backend, examples):
+    @property_settings(backend, examples)
     @given(s=series(), call=st.one_of(ELEMENT_CALLS, st.just((element_as_series, {}))),
            na_action=st.sampled_from([None, "ignore"]), data=st.data())
     def check(s, call, na_action, data):
@@ -576,7 +587,7 @@ def test_series_map_matches_pandas_for_callables(backend):
     check()
 
 
-def test_series_apply_matches_pandas_with_args_and_kwargs(backend):
+def test_series_apply_matches_pandas_with_args_and_kwargs(backend, examples):
     calls = st.one_of(
         st.tuples(st.sampled_from(ELEMENT_FUNCTIONS + (element_as_series,)),
                   st.just(()), st.just({})),
@@ -586,7 +597,7 @@ def test_series_apply_matches_pandas_with_args_and_kwargs(backend):
                   st.sampled_from([{}, {"offset": 1}])),
     )
 
-    @property_settings(backend)
+    @property_settings(backend, examples)
     @given(s=series(), call=calls, data=st.data())
     def check(s, call, data):
         func, args, kwargs = call
@@ -607,10 +618,10 @@ _ELEMENT_METHODS = {
 }
 
 
-def test_element_functions_are_given_the_values_pandas_gives(backend):
+def test_element_functions_are_given_the_values_pandas_gives(backend, examples):
     # pandas converts some arrays as a whole before calling the function (pandas 2 turns Int64
     # with a missing value into floats): a chunk must not be converted on its own
-    @property_settings(backend)
+    @property_settings(backend, examples)
     @given(s=series(), method=st.sampled_from(list(_ELEMENT_METHODS)),
            na_action=st.sampled_from([None, "ignore"]), data=st.data())
     def check(s, method, na_action, data):
@@ -639,8 +650,8 @@ def _groupby_options(draw_from: Any) -> dict[str, Any]:
     }
 
 
-def test_groupby_apply_matches_pandas_for_every_groupby_option(backend):
-    @property_settings(backend)
+def test_groupby_apply_matches_pandas_for_every_groupby_option(backend, examples):
+    @property_settings(backend, examples)
     @given(df=group_frames(), by=st.sampled_from(["k", ["k"], ["k", "k2"]]),
            func=st.sampled_from(GROUP_FUNCTIONS),
            include_groups=st.sampled_from([NOT_GIVEN, False, True]), data=st.data())
@@ -657,8 +668,8 @@ def test_groupby_apply_matches_pandas_for_every_groupby_option(backend):
     check()
 
 
-def test_groupby_apply_passes_args_and_kwargs_like_pandas(backend):
-    @property_settings(backend, scale=0.5)
+def test_groupby_apply_passes_args_and_kwargs_like_pandas(backend, examples):
+    @property_settings(backend, examples, scale=0.5)
     @given(df=group_frames(), offset=st.integers(-2, 2), scale=st.integers(1, 3),
            data=st.data())
     def check(df, offset, scale, data):
@@ -674,13 +685,13 @@ def test_groupby_apply_passes_args_and_kwargs_like_pandas(backend):
     check()
 
 
-def test_groupby_column_selection_apply_matches_pandas(backend):
+def test_groupby_column_selection_apply_matches_pandas(backend, examples):
     selections = st.one_of(
         st.tuples(st.sampled_from(["x", "y"]), st.sampled_from(SERIES_GROUP_FUNCTIONS)),
         st.tuples(st.just(["x", "y"]), st.sampled_from(GROUP_FUNCTIONS)),
     )
 
-    @property_settings(backend)
+    @property_settings(backend, examples)
     @given(df=group_frames(), selection=selections,
            include_groups=st.sampled_from([NOT_GIVEN, False, True]), data=st.data())
     def check(df, selection, include_groups, data):
@@ -698,8 +709,8 @@ def test_groupby_column_selection_apply_matches_pandas(backend):
     check()
 
 
-def test_series_groupby_apply_matches_pandas(backend):
-    @property_settings(backend, scale=0.5)
+def test_series_groupby_apply_matches_pandas(backend, examples):
+    @property_settings(backend, examples, scale=0.5)
     @given(df=group_frames(), func=st.sampled_from(SERIES_GROUP_FUNCTIONS),
            include_groups=st.sampled_from([NOT_GIVEN, False, True]), data=st.data())
     def check(df, func, include_groups, data):
@@ -724,13 +735,15 @@ def test_series_groupby_apply_matches_pandas(backend):
 @pytest.mark.parametrize("func", [unit_length, unit_summary_series, unit_first])
 @pytest.mark.parametrize("axis", [0, 1])
 @pytest.mark.parametrize("result_type", [None, "reduce", "expand", "broadcast"])
-def test_empty_frame_apply_matches_pandas(backend, shape, func, axis, result_type):
+def test_empty_frame_apply_goes_to_pandas_on_every_backend(shape, func, axis, result_type):
+    # no backend runs an empty frame (so none is a parameter): each call is pandas' own call
     df = pd.DataFrame(np.zeros(shape, dtype="int64"), columns=list("abc"[:shape[1]]))
-    assert_matches_pandas(
-        df,
-        lambda d: d.apply(func, axis=axis, result_type=result_type),
-        lambda d: par(d, backend, 1).apply(func, axis=axis, result_type=result_type),
-    )
+    for backend in [*BACKENDS, "auto"]:
+        _, plan = run_with_plan(assert_matches_pandas, df,
+                                lambda d: d.apply(func, axis=axis, result_type=result_type),
+                                lambda d, backend=backend: par(d, backend, 1).apply(
+                                    func, axis=axis, result_type=result_type))
+        assert plan is not None and plan.direct, f"{backend}: {plan}"
 
 
 # --------------------------------------------------------------------------------------------

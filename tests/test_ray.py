@@ -13,7 +13,8 @@ import pdpar
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install -e '.[test,ray]')")
 
-pytestmark = pytest.mark.timeout(600)
+# slow: starting a ray cluster takes most of 10 s on two cores
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -2,6 +2,7 @@
 
 import pathlib
 import re
+import tomllib
 
 import pandas as pd
 import pytest
@@ -15,11 +16,25 @@ def _python_blocks():
     return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-def test_readme_starts_with_the_two_setup_commands():
+def _first_commands():
     first_block = re.search(r"```bash\n(.*?)```", README.read_text(), flags=re.S).group(1)
-    commands = [line for line in first_block.splitlines() if line and not line.startswith("#")]
+    return [line for line in first_block.splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_the_setup_commands_and_how_to_run_every_test():
+    commands = _first_commands()
     assert commands[0].endswith("python -m pdpar demo")
     assert commands[1].endswith("python -m pytest")
+    assert commands[2].endswith('python -m pytest -m ""')
+
+
+def test_ci_runs_the_readmes_test_command_then_the_slow_tests_it_leaves_out():
+    root = README.parent
+    options = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["pytest"]
+    assert "-m 'not slow'" in options["ini_options"]["addopts"]
+    ci = (root / ".ci" / "run").read_text()
+    assert f"({_first_commands()[1]})" in ci
+    assert "\n.venv/bin/python -m pytest -m slow\n" in ci
 
 
 def test_readme_example_returns_what_pandas_returns():

@@ -1,7 +1,7 @@
 """Many consecutive calls with processes: memory of the caller and of the workers stays flat.
 
-``PDPAR_SOAK_CALLS`` sets the number of calls (default 40, as the normal suite runs it; the
-full soak is ``PDPAR_SOAK_CALLS=200 python -m pytest -m soak``).
+``PDPAR_SOAK_CALLS`` sets the number of calls (default 40, as the slow tests run it; the full
+soak is ``PDPAR_SOAK_CALLS=200 python -m pytest -m soak``).
 """
 
 import gc
@@ -12,13 +12,12 @@ import pandas as pd
 import psutil
 import pytest
 
-from pdpar import transport
-from reliability import leftovers, private_spool_dirs, worker_processes
+from conftest import BIG
+from reliability import leftovers, worker_processes
 
 CALLS = int(os.environ.get("PDPAR_SOAK_CALLS", "40"))
 WARM_UP = 10
 MB = 1 << 20
-BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # elements in a chunk that travels by spool file
 
 
 def row_total(row):
@@ -57,8 +56,8 @@ def uss(proc):
 
 
 @pytest.mark.soak
-def test_memory_does_not_grow_over_many_calls(tmp_path, monkeypatch):
-    spool_dirs = private_spool_dirs(tmp_path, monkeypatch)
+@pytest.mark.slow
+def test_memory_does_not_grow_over_many_calls(spool_dirs):
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": np.arange(2000), "b": rng.random(2000)})
     groups = pd.DataFrame({"k": rng.integers(0, 100, 3000), "a": rng.random(3000)})

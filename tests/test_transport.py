@@ -5,7 +5,6 @@ import glob
 import mmap
 import os
 import pickle
-import subprocess
 import tempfile
 
 import cloudpickle
@@ -13,10 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import BIG
 from pdpar import transport
 from pdpar.run import run_chunks
-
-BIG = transport.SPOOL_MIN_BYTES // 8 * 2  # float64 values in a chunk that is spooled
+from reliability import leftovers
 
 
 def _spool_files():
@@ -96,22 +95,9 @@ def test_no_shared_memory_folder_falls_back_to_disk(monkeypatch):
     assert _spool_files() == []
 
 
-@pytest.fixture
-def small_tmpfs(tmp_path):
-    """A real 2 MB tmpfs standing in for a container's small /dev/shm (needs mount rights)."""
-    where = tmp_path / "shm"
-    where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(where)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    yield str(where)
-    subprocess.run(["umount", str(where)], check=True)
-
-
 def test_a_small_shared_memory_folder_is_not_used_for_chunks_it_cannot_hold(
         small_tmpfs, monkeypatch):
-    monkeypatch.setenv("PDPAR_SHM_FOLDER", small_tmpfs)
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(small_tmpfs))
     s = pd.Series(np.arange(4 * BIG, dtype=np.float64))
     got = s.par(backend="processes", n_jobs=2, chunksize=BIG).map(float.__neg__)
     pd.testing.assert_series_equal(got, s.map(float.__neg__))
@@ -119,9 +105,11 @@ def test_a_small_shared_memory_folder_is_not_used_for_chunks_it_cannot_hold(
     assert _spool_files() == []
 
 
-def test_a_full_shared_memory_folder_retries_on_disk(small_tmpfs, monkeypatch):
-    # the free-space check passed, then the folder filled up: the write fails for real
-    monkeypatch.setenv("PDPAR_SHM_FOLDER", small_tmpfs)
+def test_a_shared_memory_folder_that_fills_up_falls_back_to_disk(small_tmpfs, spool_dirs,
+                                                                  monkeypatch):
+    # pdpar's free-space check passes, then the folder is full (as when another program fills
+    # it during the call): every write there fails for real
+    monkeypatch.setenv("PDPAR_SHM_FOLDER", str(small_tmpfs))
     monkeypatch.setattr(transport, "free_bytes", lambda folder: 1 << 40)
     with transport.Spool() as spool:
         parcel = spool.send((np.ones(4 * BIG),))
@@ -129,6 +117,11 @@ def test_a_full_shared_memory_folder_retries_on_disk(small_tmpfs, monkeypatch):
         assert [f for _, _, files in os.walk(small_tmpfs) for f in files] == []
         np.testing.assert_array_equal(transport.receive(parcel)[0], np.ones(4 * BIG))
     assert os.listdir(small_tmpfs) == []
+    # a whole call: every 2 MB column is retried on disk
+    df = pd.DataFrame(np.random.default_rng(0).random((BIG, 4)))
+    got = df.par(backend="processes", n_jobs=2, chunksize=1).apply(np.sum)
+    pd.testing.assert_series_equal(got, df.apply(np.sum))
+    assert leftovers([small_tmpfs, *spool_dirs]) == []
 
 
 def fail_on_chunk_two(piece):

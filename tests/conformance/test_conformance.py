@@ -13,7 +13,7 @@ once, so the calls of different chunks interleave in no fixed order.
 Each run is a pytest subprocess over pandas' tests (see run_conformance.py), under pandas' own
 pytest settings (warnings are errors, xfails strict). On two cores each run takes 40 to 70
 seconds: the module takes about 2.5 minutes on pandas 3 and 3.5 minutes on pandas 2.2.
-Deselect with ``-m "not conformance"``.
+Marked slow, so left out by default: ``-m conformance`` runs only this module.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_conformance as rc  # noqa: E402
 
-pytestmark = [pytest.mark.conformance, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.conformance, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 #: Chunk size of every routed call: one unit per chunk, so that every call is really split.
 CHUNKSIZE = 1

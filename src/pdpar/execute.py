@@ -24,6 +24,7 @@ import cloudpickle
 import numpy as np
 
 from . import transport
+from .broadcast import Shared
 from .errors import ChunkSpan
 from .options import Options
 from .plan import Measurement, Plan, Sample, decided
@@ -43,7 +44,8 @@ class Work:
     kind keeps their results), so chunks cover ``[first, n_units)``. ``payload`` is called
     only when the chunk is about to be submitted, so the chunks waiting their turn cost no
     memory. ``nbytes`` is the size of the whole input; ``weights`` (groups: their rows) make
-    chunks balanced by weight rather than by count.
+    chunks balanced by weight rather than by count. ``shared``, when given, is in every
+    payload (the function and its arguments); it is closed when the work is done.
     """
 
     task: Callable[..., Any]
@@ -53,6 +55,7 @@ class Work:
     first: int = 0
     nbytes: int = 0
     weights: np.ndarray | None = None
+    shared: Shared | None = None
 
 
 class Unfinished:
@@ -111,6 +114,8 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
     finally:
         if progress is not None and not handed_on:
             progress.close()
+        if work.shared is not None:
+            work.shared.close()
     return results
 
 

@@ -49,7 +49,7 @@ from ._pandas import all_strings
 from .errors import PdparError
 
 __all__ = ["Spool", "Parcel", "receive", "SPOOL_MIN_BYTES", "compact", "ChunkPickler",
-           "unpicklable_part"]
+           "unpicklable_part", "dumps_inband"]
 
 #: Chunks smaller than this travel inside the parcel, through the pipe.
 SPOOL_MIN_BYTES = 1 << 20
@@ -106,6 +106,13 @@ class Parcel:
     shared: bool = False  # read by many workers: the spool removes the file, not the reader
 
 
+def dumps_inband(obj: Any) -> bytes:
+    """``obj`` pickled as chunks are, with its buffers inside the pickle."""
+    with io.BytesIO() as file:
+        ChunkPickler(file, protocol=5).dump(obj)
+        return file.getvalue()
+
+
 def _pickles(obj: Any) -> bool:
     try:
         _dumps(obj, lambda buffer: None)
@@ -124,10 +131,14 @@ def unpicklable_part(args: tuple) -> str:
 
 
 def _name_of_part(obj: Any) -> str:
+    parts: Any = None
     if isinstance(obj, functools.partial):  # a function with arguments bound to it
-        for part in (obj.func, *obj.args, *obj.keywords.values()):
-            if not _pickles(part):
-                return _name_of_part(part)
+        parts = (obj.func, *obj.args, *obj.keywords.values())
+    elif callable(getattr(obj, "pickled_parts", None)):  # a holder of several things
+        parts = obj.pickled_parts()
+    for part in parts or ():
+        if not _pickles(part):
+            return _name_of_part(part)
     part_name = getattr(type(obj), "part_name", None)  # a wrapper that names itself
     if isinstance(part_name, str):
         return part_name

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..broadcast import Shared
 from ..errors import ChunkSpan
 from ..execute import Unfinished, Work, execute
 from ..options import Options
@@ -74,8 +75,15 @@ class Call:
         raise NotImplementedError
 
     def payload(self, span: ChunkSpan) -> tuple:
-        """The task's arguments for the chunk covering ``span``."""
+        """The task's arguments for the chunk covering ``span`` (its data), before
+        :meth:`shared`."""
         raise NotImplementedError
+
+    def shared(self) -> tuple:
+        """What every chunk's task gets after its data: the function and its arguments. The
+        task receives it as one :class:`~pdpar.broadcast.Shared` (its ``value`` is this
+        tuple), which worker processes receive once per call when it is large."""
+        return ()
 
     def nbytes(self) -> int:
         """The size of the input, in bytes, as chunks carry it."""
@@ -86,8 +94,13 @@ class Call:
         return None
 
     def work(self) -> Work:
-        return Work(self.task(), self.payload, self.unit, self.n_units, len(self.ran()),
-                    self.nbytes(), self.weights())
+        shared = Shared(self.shared())
+
+        def payload(span: ChunkSpan) -> tuple:
+            return (*self.payload(span), shared)
+
+        return Work(self.task(), payload, self.unit, self.n_units, len(self.ran()),
+                    self.nbytes(), self.weights(), shared)
 
     def execute(self, plan: Plan, options: Options) -> list[Any] | Unfinished:
         """The chunks' results in order (or :class:`Unfinished`)."""

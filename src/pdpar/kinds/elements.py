@@ -24,6 +24,7 @@ import pandas as pd
 from pandas.api.types import is_list_like
 
 from .. import _pandas
+from ..broadcast import Shared
 from ..compiled import declined as jit_declined
 from ..compiled import elements as compiled
 from ..errors import ChunkSpan, labelled
@@ -80,8 +81,10 @@ class _SeriesCall(Call):
         self.source = _pandas.elements_as_mapped(self.s)
 
     def payload(self, span: ChunkSpan) -> tuple:
-        return (self.source.iloc[span.start:span.stop], self.chunk_func, self.method,
-                self.na_action, span)
+        return (self.source.iloc[span.start:span.stop], span)
+
+    def shared(self) -> tuple:
+        return (self.chunk_func, self.method, self.na_action)
 
     def nbytes(self) -> int:
         return nbytes(self.source)
@@ -223,7 +226,10 @@ class FrameMap(Call):
             start = max(span.start - j * n_rows, 0)
             stop = min(span.stop - j * n_rows, n_rows)
             pieces.append(self.source.iloc[start:stop, j])
-        return (pieces, self.then, self.na_action, span)
+        return (pieces, span)
+
+    def shared(self) -> tuple:
+        return (self.then, self.na_action)
 
     def nbytes(self) -> int:
         return nbytes(self.source)
@@ -241,9 +247,11 @@ def _recording(func: Callable[..., Any], piece: pd.Series, na_action: Any, what:
     return labelled(what, span, label)
 
 
-def record_series_chunk(piece: pd.Series, func: Callable[..., Any], method: str, na_action: Any,
-                        span: ChunkSpan) -> list[Any]:
-    """Run pandas' ``map`` or ``apply`` on ``piece``, keeping each result; the raw results."""
+def record_series_chunk(piece: pd.Series, span: ChunkSpan, shared: Shared) -> list[Any]:
+    """Run pandas' ``map`` or ``apply`` on ``piece``, keeping each result; the raw results.
+
+    ``shared.value`` is the function, the method ("map" or "apply") and ``na_action``."""
+    func, method, na_action = shared.value
     results: list[Any] = []
 
     def record(x: Any) -> None:
@@ -257,9 +265,12 @@ def record_series_chunk(piece: pd.Series, func: Callable[..., Any], method: str,
     return results
 
 
-def record_frame_map_chunk(pieces: list[pd.Series], func: Callable[..., Any], na_action: Any,
-                           span: ChunkSpan) -> list[Any]:
-    """Map each column piece as ``DataFrame.map`` does; the raw results, in call order."""
+def record_frame_map_chunk(pieces: list[pd.Series], span: ChunkSpan,
+                           shared: Shared) -> list[Any]:
+    """Map each column piece as ``DataFrame.map`` does; the raw results, in call order.
+
+    ``shared.value`` is the function and ``na_action``."""
+    func, na_action = shared.value
     results: list[Any] = []
     for column in pieces:
         column_results: list[Any] = []

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .. import _pandas
+from ..broadcast import Shared
 from ..compiled import declined as jit_declined
 from ..compiled import groups as compiled
 from ..compiled import labelled_head
@@ -126,7 +127,10 @@ class GroupsApply(Call):
         row0 = int(split.starts[g0:g1].min())
         row1 = int(split.ends[g0:g1].max())
         return (split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
-                split.ends[g0:g1] - row0, split.keys[g0:g1], self.f, self.with_groupings, span)
+                split.ends[g0:g1] - row0, split.keys[g0:g1], span)
+
+    def shared(self) -> tuple:
+        return (self.f, self.with_groupings)
 
     def nbytes(self) -> int:
         return nbytes(self.split.sorted_data)
@@ -145,9 +149,12 @@ class GroupsApply(Call):
 
 
 def record_groups_chunk(piece: pd.DataFrame | pd.Series, starts: np.ndarray, ends: np.ndarray,
-                        keys: Sequence[Hashable], f: Callable[..., Any], with_groupings: bool,
-                        span: ChunkSpan) -> tuple[list[Any], bool]:
-    """Call ``f`` on each group of ``piece``; the results and whether any was not a transform."""
+                        keys: Sequence[Hashable], span: ChunkSpan,
+                        shared: Shared) -> tuple[list[Any], bool]:
+    """Call the function on each group of ``piece``; the results and whether any was not a
+    transform. ``shared.value`` is the function (with its arguments bound) and whether the
+    groups hold their grouping columns."""
+    f, with_groupings = shared.value
     values: list[Any] = []
     mutated = False
     with _pandas.group_mutation_allowed(with_groupings), \

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _pandas
+from ..broadcast import Shared
 from ..compiled import declined as jit_declined
 from ..compiled.rows import raw_rows
 from ..errors import ChunkSpan, labelled
@@ -54,9 +55,9 @@ class RawApply(FrameApply):
         """Run the first unit: its result's dtype and shape are the whole result's."""
         if self.head is not None:
             return
-        self.head = fill_raw_chunk(self.piece_of(0, 1), self.labels[:1], self.func, self.axis,
-                                   self.args, self.kwargs, ChunkSpan(0, None, self.unit, 0, 1),
-                                   None)
+        self.head = fill_raw_chunk(self.piece_of(0, 1), self.labels[:1],
+                                   ChunkSpan(0, None, self.unit, 0, 1),
+                                   Shared((self.func, self.axis, self.args, self.kwargs, None)))
         self.first = np.asanyarray(_pandas.raw_result(self.head[0]))
         if type(self.first) is np.ndarray:
             self.template = (self.first.dtype, self.first.shape)
@@ -84,8 +85,10 @@ class RawApply(FrameApply):
 
     def payload(self, span: ChunkSpan) -> tuple:
         start, stop = span.start, span.stop
-        return (self.piece_of(start, stop), self.labels[start:stop], self.func, self.axis,
-                self.args, self.kwargs, span, self.template)
+        return (self.piece_of(start, stop), self.labels[start:stop], span)
+
+    def shared(self) -> tuple:
+        return (self.func, self.axis, self.args, self.kwargs, self.template)
 
     def nbytes(self) -> int:
         return int(self.values.nbytes)
@@ -107,16 +110,16 @@ class RawApply(FrameApply):
         return _pandas.wrap_raw_results(self.op, result)
 
 
-def fill_raw_chunk(piece: np.ndarray, labels: pd.Index, func: Any, axis: int, args: tuple,
-                   kwargs: dict, span: ChunkSpan,
-                   template: tuple[np.dtype, tuple[int, ...]] | None) -> Any:
-    """Run ``func`` on each row or column of the array ``piece``, as ``np.apply_along_axis``
-    calls it.
+def fill_raw_chunk(piece: np.ndarray, labels: pd.Index, span: ChunkSpan, shared: Shared) -> Any:
+    """Run the function on each row or column of the array ``piece``, as
+    ``np.apply_along_axis`` calls it.
 
-    With a ``template`` (dtype, shape), store each result into a fresh array of that dtype
-    and shape per unit, as ``np.apply_along_axis`` stores the results after the first;
-    without one, the raw results, in a list.
+    ``shared.value`` is the function, the axis, its ``args`` and keyword arguments, and a
+    ``template``. With a template (dtype, shape), store each result into a fresh array of
+    that dtype and shape per unit, as ``np.apply_along_axis`` stores the results after the
+    first; without one, the raw results, in a list.
     """
+    func, axis, args, kwargs, template = shared.value
     units = piece if axis == 1 else piece.T
     out: Any = [] if template is None else np.zeros((len(units), *template[1]), template[0])
     j = 0

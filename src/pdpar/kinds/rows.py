@@ -21,6 +21,7 @@ import pandas as pd
 from pandas.api.types import is_list_like
 
 from .. import _pandas
+from ..broadcast import Shared
 from ..compiled import declined as jit_declined
 from ..compiled.rows import named_rows
 from ..errors import ChunkSpan, labelled
@@ -97,8 +98,10 @@ class FrameApply(Call):
     def payload(self, span: ChunkSpan) -> tuple:
         start, stop = span.start, span.stop
         piece = self.df.iloc[start:stop] if self.axis == 1 else self.df.iloc[:, start:stop]
-        return (piece, self.labels[start:stop], self.func, self.axis, self.broadcast, self.args,
-                self.kwargs, span)
+        return (piece, self.labels[start:stop], span)
+
+    def shared(self) -> tuple:
+        return (self.func, self.axis, self.broadcast, self.args, self.kwargs)
 
     def nbytes(self) -> int:
         return nbytes(self.df)
@@ -121,9 +124,13 @@ class FrameApply(Call):
         return _pandas.wrap_frame_results(self.op, dict(enumerate(results)))
 
 
-def record_frame_chunk(piece: pd.DataFrame, labels: pd.Index, func: Any, axis: int,
-                       broadcast: bool, args: tuple, kwargs: dict, span: ChunkSpan) -> list[Any]:
-    """Run ``func`` on each row or column of ``piece`` as pandas would; the raw results."""
+def record_frame_chunk(piece: pd.DataFrame, labels: pd.Index, span: ChunkSpan,
+                       shared: Shared) -> list[Any]:
+    """Run the function on each row or column of ``piece`` as pandas would; the raw results.
+
+    ``shared.value`` is the function, the axis, whether the call broadcasts, and the
+    function's ``args`` and keyword arguments."""
+    func, axis, broadcast, args, kwargs = shared.value
     results: list[Any] = []
 
     def record(unit: Any) -> Any:

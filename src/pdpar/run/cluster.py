@@ -61,10 +61,10 @@ class Shipment:
     """The chunks of one call, pickled for a cluster, with each ``broadcast=`` object put on
     the cluster once, by ``put(objects)``, which returns its :data:`Handle`."""
 
-    def __init__(self, put: Callable[[dict[str, Any]], Handle]) -> None:
+    def __init__(self, put: Callable[[Any], Handle]) -> None:
         global _last
         self._put = put
-        self._broadcasts: dict[str, broadcast.Broadcasting] = {}
+        self._broadcasts: dict[str, Any] = {}  # token -> what to put once
         self.handles: dict[str, Handle] = {}
         self.sent = _last = Transfer()
 
@@ -82,28 +82,30 @@ class Shipment:
         self.sent.chunks += 1
         self.sent.chunk_bytes += len(chunk)
         for token in self._broadcasts.keys() - self.handles.keys():
-            self.handles[token] = self._put(self._broadcasts[token].objects)
+            self.handles[token] = self._put(self._broadcasts[token])
             self.sent.broadcast_scatters += 1
         return chunk, dict(self.handles)
 
 
-#: In a worker, while a chunk is unpickled: the broadcast objects of its call, by token.
-_unpacking: contextvars.ContextVar[dict[str, dict[str, Any]]] = contextvars.ContextVar(
+#: In a worker, while a chunk is unpickled: the objects put once for its call, by token.
+_unpacking: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar(
     "pdpar_cluster_broadcast")
 
 
 class _ChunkPickler(transport.ChunkPickler):
-    """The chunk pickler of :mod:`pdpar.transport`, with ``broadcast=`` objects left out:
-    a :class:`~pdpar.broadcast.Broadcasting` is pickled as its function and a token."""
+    """The chunk pickler of :mod:`pdpar.transport`, with ``broadcast=`` objects left out: a
+    :class:`~pdpar.broadcast.Broadcasting` is pickled as its function and a token."""
 
-    def __init__(self, file: io.BytesIO, seen: dict[str, broadcast.Broadcasting]) -> None:
+    def __init__(self, file: io.BytesIO, seen: dict[str, Any]) -> None:
         super().__init__(file, protocol=5)
         self._seen = seen
 
     def reducer_override(self, obj: Any) -> Any:
         if isinstance(obj, broadcast.Broadcasting):
-            self._seen.setdefault(obj.token, obj)
+            self._seen.setdefault(obj.token, obj.objects)
             return (_with_objects, (obj.func, obj.token))
+        if isinstance(obj, broadcast.Shared):  # inside each chunk, by this pickler's rules
+            return (broadcast.Shared, (obj.value,))
         return super().reducer_override(obj)
 
 
@@ -126,7 +128,7 @@ class _WithObjects:
         return (_with_objects, (self.func, self.token))
 
 
-def _fetch(handle: Handle) -> dict[str, Any]:
+def _fetch(handle: Handle) -> Any:
     system, ref = handle
     if system == "ray":
         import ray

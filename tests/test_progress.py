@@ -72,9 +72,9 @@ def test_progress_reaches_the_total_when_auto_hands_the_rest_to_pandas():
 
 
 def test_progress_advances_and_completes_while_pandas_runs_the_rest():
-    from pdpar.execute import Unfinished
     from pdpar.kinds.replay import replay
     from pdpar.progress import make_progress
+    from pdpar.work import Unfinished
 
     s = pd.Series(range(1_000))
     seen = []

@@ -18,7 +18,7 @@ import os
 import re
 import time
 
-__all__ = ["usable_cpu_count"]
+__all__ = ["usable_cpu_count", "runnable_tasks", "LoadWatch"]
 
 # Octal escapes the kernel uses for space, tab, newline and backslash in mountinfo paths.
 _MOUNTINFO_ESCAPE = re.compile(r"\\([0-7]{3})")
@@ -228,3 +228,40 @@ def _quota_to_cpus(quota: str, period: str) -> int | None:
     if quota_us <= 0 or period_us <= 0:
         return None
     return max(1, -(-quota_us // period_us))
+
+
+def runnable_tasks() -> int | None:
+    """Tasks running or ready to run on this machine at this moment (every CPU), read from
+    ``/proc/loadavg``; None where that is not known, or not about the CPUs this process may
+    use (its affinity or a cgroup quota leaves it fewer than the machine has)."""
+    if usable_cpu_count() != _os_cpu_count():
+        return None
+    text = _read("/proc/loadavg")
+    if text is None:
+        return None
+    try:
+        return int(text.split()[3].split("/")[0])
+    except (IndexError, ValueError):
+        return None
+
+
+class LoadWatch:
+    """How many CPUs other programs ask for while a call measures its function: the runnable
+    tasks of the machine, sampled as the measuring chunks start and end, less the calling
+    thread itself."""
+
+    __slots__ = ("_samples",)
+
+    def __init__(self) -> None:
+        self._samples: list[int] = []
+
+    def sample(self) -> None:
+        tasks = runnable_tasks()
+        if tasks is not None:
+            self._samples.append(tasks)
+
+    def busy(self) -> float | None:
+        """CPUs' worth of other tasks, on average over the samples (None without samples)."""
+        if not self._samples:
+            return None
+        return max(0.0, sum(self._samples) / len(self._samples) - 1.0)

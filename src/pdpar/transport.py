@@ -49,7 +49,7 @@ from ._pandas import all_strings
 from .errors import PdparError
 
 __all__ = ["Spool", "Parcel", "receive", "SPOOL_MIN_BYTES", "compact", "ChunkPickler",
-           "unpicklable_part", "dumps_inband"]
+           "unpicklable_part", "dumps", "dumps_inband"]
 
 #: Chunks smaller than this travel inside the parcel, through the pipe.
 SPOOL_MIN_BYTES = 1 << 20
@@ -85,7 +85,7 @@ def _strings_from_layout(strings: Any, shape: tuple[int, ...], order: str) -> np
     return strings.to_numpy(zero_copy_only=False).reshape(shape, order=order)
 
 
-def _dumps(obj: Any, buffer_callback: Callable[[pickle.PickleBuffer], Any]) -> bytes:
+def dumps(obj: Any, buffer_callback: Callable[[pickle.PickleBuffer], Any]) -> bytes:
     with io.BytesIO() as file:
         ChunkPickler(file, protocol=5, buffer_callback=buffer_callback).dump(obj)
         return file.getvalue()
@@ -115,7 +115,7 @@ def dumps_inband(obj: Any) -> bytes:
 
 def _pickles(obj: Any) -> bool:
     try:
-        _dumps(obj, lambda buffer: None)
+        dumps(obj, lambda buffer: None)
     except Exception:
         return False
     return True
@@ -205,7 +205,7 @@ class Spool:
         """
         buffers: list[pickle.PickleBuffer] = []
         try:
-            head = _dumps(args, buffers.append)
+            head = dumps(args, buffers.append)
         except Exception as exc:
             raise PdparError(
                 f"pdpar could not pickle {unpicklable_part(args)} to send it to the worker "

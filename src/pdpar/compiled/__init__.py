@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import ChunkSpan, JitError, labelled
-from ..execute import Unfinished, Work, execute
+from ..execute import execute
 from ..options import Options
 from ..plan import Plan, decided, jit_declined, singular
 from ..plan.policy import jit_pays, plan_compiled, resolve_n_jobs
+from ..work import Unfinished, Work
 from . import loops
 
 __all__ = ["Declined", "Disagree", "declined", "attempt", "compile_for", "function_of",
@@ -65,7 +66,7 @@ def declined(options: Options, reason: str) -> None:
 
 def attempt(options: Options, unit: str, n_units: int, run: Callable[[], Any]) -> Any:
     """``run()``: the compiled result; None when it declines (after :func:`declined`); an
-    :class:`~pdpar.execute.Unfinished` with pandas' result for the first unit when the
+    :class:`~pdpar.work.Unfinished` with pandas' result for the first unit when the
     compiled function disagreed with it, for pandas to finish the call from there."""
     try:
         return run()

@@ -41,7 +41,7 @@ def element_values(s: pd.Series) -> np.ndarray:
 def map_series(s: pd.Series, func: Any, na_action: Any, args: tuple, kwargs: dict[str, Any],
                method: str, options: Options) -> Any:
     """``s.map(func, na_action=...)`` or ``s.apply(func, args=...)`` compiled. None when
-    declined; an :class:`~pdpar.execute.Unfinished` when it disagreed with pandas on the first
+    declined; an :class:`~pdpar.work.Unfinished` when it disagreed with pandas on the first
     element."""
     n = len(s)
 
@@ -83,7 +83,7 @@ def map_series(s: pd.Series, func: Any, na_action: Any, args: tuple, kwargs: dic
 
 def map_frame(df: pd.DataFrame, func: Any, na_action: Any, options: Options) -> Any:
     """``df.map(func, na_action=...)`` compiled, column by column. None when declined; a
-    :class:`~pdpar.execute.Unfinished` when it disagreed with pandas on the first element."""
+    :class:`~pdpar.work.Unfinished` when it disagreed with pandas on the first element."""
     n_rows, n_columns = df.shape
 
     def run() -> Any:

@@ -34,7 +34,7 @@ def apply_groups(gb: Any, data: pd.DataFrame | pd.Series, split: _pandas.GroupSp
     """``gb.apply(func, *args)`` compiled: the function gets each group as a record array of
     the columns it names (``g["x"]``, ``g.x``), or as an array for a Series groupby, and
     returns a number or a fixed-length array. ``run_first()`` is pandas' result for the first
-    group. None when declined; an :class:`~pdpar.execute.Unfinished` when it disagreed with
+    group. None when declined; an :class:`~pdpar.work.Unfinished` when it disagreed with
     pandas."""
     ngroups = split.ngroups
 

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .. import _pandas
-from ..execute import Unfinished
 from ..options import Options
+from ..work import Unfinished
 from . import (
     Declined,
     Disagree,
@@ -106,7 +106,7 @@ def named_rows(df: pd.DataFrame, func: Any, result_type: Any, args: tuple,
                kwargs: dict[str, Any], options: Options) -> Any:
     """``df.apply(func, axis=1)`` for a function of named fields (``row["a"]``, ``row.a``,
     ``row.name``), compiled over a record array of the columns it names. None when declined;
-    an :class:`~pdpar.execute.Unfinished` when it disagreed with pandas on the first row."""
+    an :class:`~pdpar.work.Unfinished` when it disagreed with pandas on the first row."""
     n = len(df)
 
     def run() -> Any:

@@ -26,10 +26,11 @@ import pandas as pd
 
 from ..broadcast import Shared
 from ..errors import ChunkSpan
-from ..execute import Unfinished, Work, execute
+from ..execute import execute
 from ..options import Options
 from ..plan import Plan, decided
 from ..plan.policy import plan_call
+from ..work import Unfinished, Work
 from .replay import replay
 
 __all__ = ["Call", "run", "call_with", "nbytes", "share_indexes", "flat"]

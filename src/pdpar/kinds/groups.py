@@ -25,9 +25,10 @@ from ..compiled import declined as jit_declined
 from ..compiled import groups as compiled
 from ..compiled import labelled_head
 from ..errors import ChunkSpan, labelled
-from ..execute import Unfinished, execute
+from ..execute import execute
 from ..options import Options
 from ..plan import Plan
+from ..work import Unfinished
 from .base import Call, call_with, nbytes, share_indexes
 
 __all__ = ["GroupsApply", "NOT_GIVEN", "record_groups_chunk"]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from .. import _pandas
-from ..execute import Unfinished
+from ..work import Unfinished
 
 __all__ = ["replay"]
 

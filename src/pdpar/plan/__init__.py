@@ -8,8 +8,8 @@ processes, how many workers, or where chunks begin and end.
 - :mod:`.state`: the last plan of this thread, and plan-only calls.
 """
 
-from .model import Measurement, Plan, Sample, format_seconds, measured, singular
+from .model import Measurement, Plan, Sample, Travel, format_seconds, measured, singular
 from .state import Planned, call_notes, decided, jit_declined, last_plan, planning
 
-__all__ = ["Plan", "Measurement", "Sample", "measured", "format_seconds", "singular",
+__all__ = ["Plan", "Measurement", "Sample", "Travel", "measured", "format_seconds", "singular",
            "Planned", "call_notes", "decided", "jit_declined", "last_plan", "planning"]

@@ -60,7 +60,8 @@ class Costs:
         thread_pool_start_seconds: starting a thread pool for a call.
         max_threads: threads for a function that waits: more than the CPUs, up to this many.
         waiting_cpu_share: a function whose calling-thread CPU time is below this share of
-            its wall time waits.
+            its wall time waits, if that was seen on at least ``wait_evidence_units`` units
+            (one slow unit, a first import or a page fault, is no evidence).
         parallel_margin: the automatic backend leaves the caller only for an estimate at most
             this share of the serial estimate: estimates are rough, and a pool that barely
             wins is not worth it.
@@ -100,6 +101,7 @@ class Costs:
     thread_pool_start_seconds: float = 0.001
     max_threads: int = 32
     waiting_cpu_share: float = 0.5
+    wait_evidence_units: int = 3
     parallel_margin: float = 0.9
 
     python_unit_seconds: Mapping[str, float] = field(

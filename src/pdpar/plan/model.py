@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .costs import costs
 
-__all__ = ["Sample", "Measurement", "measured", "Plan", "format_seconds", "singular"]
+__all__ = ["Sample", "Travel", "Measurement", "measured", "Plan", "format_seconds", "singular"]
 
 
 @dataclass(frozen=True)
@@ -23,17 +23,42 @@ class Sample:
 
 
 @dataclass(frozen=True)
+class Travel:
+    """What running the rest of a call in worker processes costs besides the work itself,
+    measured on the first units (seconds, and bytes).
+
+    ``data_seconds`` per unit and ``chunk_seconds`` per chunk: the chunks' data pickled in the
+    caller and unpickled in a worker (the fixed part of a chunk, and the function with its
+    arguments when they are small enough to go inside every chunk). ``shared_seconds`` once
+    per call: the function with its arguments, when large (``shared_bytes``), written once
+    for the workers and loaded once by each. ``results_seconds`` per unit: the results sent
+    back. ``refused`` says why worker processes cannot run the call at all (a part of it does
+    not pickle).
+    """
+
+    data_seconds: float = 0.0
+    data_bytes: float = 0.0
+    chunk_seconds: float = 0.0
+    shared_seconds: float = 0.0
+    shared_bytes: int = 0
+    results_seconds: float = 0.0
+    refused: str | None = None
+
+
+@dataclass(frozen=True)
 class Measurement:
     """The function timed in the calling process on its first units, chunk by chunk.
 
     Every chunk pays a fixed cost (pandas' own set-up of the call) besides the work per unit;
     the measuring chunks grow geometrically, so the two can be told apart
-    (:attr:`per_weight`, :attr:`per_chunk`). ``results_seconds`` is the time to send the
-    measured units' results to another process and back (None when not measured).
+    (:attr:`per_weight`, :attr:`per_chunk`). ``travel`` is what sending the rest to worker
+    processes would cost (None when not measured); ``busy`` how many CPUs other programs were
+    asking for meanwhile (None when not known).
     """
 
     samples: tuple[Sample, ...]
-    results_seconds: float | None = None
+    travel: Travel | None = None
+    busy: float | None = None
 
     @property
     def units(self) -> int:
@@ -78,8 +103,10 @@ class Measurement:
 
     @property
     def waits(self) -> bool:
-        """True when the function spends most of its time waiting, not computing."""
-        return self.cpu_share < costs().waiting_cpu_share
+        """True when the function spends most of its time waiting, not computing: on enough
+        units that one slow unit (a first import, a page fault) does not decide it."""
+        c = costs()
+        return self.units >= c.wait_evidence_units and self.cpu_share < c.waiting_cpu_share
 
 
 def measured(units: int, seconds: float, cpu: float | None = None,
@@ -151,10 +178,10 @@ class Plan:
                 f"measured: {m.units} {self.unit} in the calling process, "
                 f"{format_seconds(m.wall / m.units)} each (CPU {format_seconds(m.cpu / m.units)}"
                 f"{', waiting on I/O or with the GIL released' if m.waits else ''})")
-            if m.results_seconds is not None:
-                per_unit = format_seconds(m.results_seconds / m.units)
-                lines.append(f"sending results between processes: {per_unit} per "
-                             f"{singular(self.unit)}")
+            if m.busy is not None:
+                lines.append(f"other programs asked for {m.busy:.1f} CPUs meanwhile")
+            if m.travel is not None:
+                lines.append(_travel_line(m.travel, singular(self.unit)))
         if self.estimates:
             lines.append("estimated time for the rest: " + ", ".join(
                 f"{name} {format_seconds(seconds)}" for name, seconds in self.estimates))
@@ -170,6 +197,18 @@ class Plan:
         if self.jit:
             lines.append(f"not compiled: {self.jit}")
         return "\n".join(lines)
+
+
+def _travel_line(t: Travel, unit: str) -> str:
+    if t.refused:
+        return f"worker processes cannot run it: {t.refused}"
+    parts = [f"data {format_seconds(t.data_seconds)} per {unit} "
+             f"({t.data_bytes:,.0f} bytes) and {format_seconds(t.chunk_seconds)} per chunk",
+             f"results {format_seconds(t.results_seconds)} per {unit}"]
+    if t.shared_bytes:
+        parts.append(f"the function and its arguments ({t.shared_bytes:,} bytes) once per "
+                     f"call, {format_seconds(t.shared_seconds)}")
+    return "sending to worker processes: " + ", ".join(parts)
 
 
 def format_seconds(value: float) -> str:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -103,11 +104,14 @@ def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measur
     threads and on processes.
 
     The work is the measured time per unit of weight times what is left; each chunk adds the
-    measured fixed cost of a chunk. Threads share the GIL: the calling thread's CPU time runs
-    one thread at a time, only waiting overlaps. Processes pay for starting the pool (unless
-    it is warm), for sending the chunks' bytes and the results, and run at
-    :attr:`Costs.process_efficiency`; both pay for dispatching chunks and for assembling the
-    results in the caller.
+    measured fixed cost of a chunk. Where other programs keep CPUs busy (``measurement.busy``),
+    each task of this call gets its fair share of the usable CPUs (:func:`cpu_share`), serial
+    included. Threads share the GIL: the calling thread's CPU time runs one thread at a time,
+    only waiting overlaps (unless the interpreter runs without a GIL). Processes pay for
+    starting the pool (unless it is warm), for sending the chunks, the function and the
+    results (``measurement.travel``, when measured; else the input's bytes at memory speed),
+    and run at :attr:`Costs.process_efficiency`; both pay for dispatching chunks and for
+    assembling the results in the caller.
     """
     c = costs()
     m = measurement
@@ -116,15 +120,51 @@ def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measur
                  rest_units)
     fixed = chunks * m.per_chunk
     assembly = rest_units * c.assembly_seconds_per_unit.get(unit, 1e-6)
+    one, all_ = cpu_share(1, m.busy), cpu_share(n_jobs, m.busy)
     threads = threads_for(m, n_jobs, rest_units)
-    on_threads = (c.thread_pool_start_seconds + max(work * m.cpu_share, work / threads) + fixed
+    # only a function seen to wait lets threads overlap: CPU time a little below the wall time
+    # is as likely the machine's noise as waiting
+    computing = work * m.cpu_share if m.waits else work
+    if gil_enabled():  # one thread computes at a time
+        computing /= one
+    else:
+        computing /= min(threads, n_jobs) * all_
+    on_threads = (c.thread_pool_start_seconds + max(computing, work / threads) + fixed
                   + chunks * c.dispatch("threads") + assembly)
-    results = (m.results_seconds or 0.0) / max(m.units, 1) * rest_units
-    on_processes = ((0.0 if pool_warm else c.pool_start_seconds)
-                    + (work + fixed) / (n_jobs * c.process_efficiency)
-                    + chunks * c.dispatch("processes")
-                    + rest_bytes / c.transfer_bytes_per_second + results + assembly)
-    return {"serial": work, "threads": on_threads, "processes": on_processes}
+    t = m.travel
+    if t is not None and t.refused:
+        on_processes = math.inf
+    else:
+        if t is None:
+            sending = rest_bytes / c.transfer_bytes_per_second
+        else:
+            sending = (rest_units * (t.data_seconds + t.results_seconds)
+                       + chunks * t.chunk_seconds + t.shared_seconds)
+        on_processes = ((0.0 if pool_warm else start_seconds(n_jobs, m.busy))
+                        + (work + fixed) / (n_jobs * c.process_efficiency * all_)
+                        + chunks * c.dispatch("processes") + sending + assembly)
+    return {"serial": (work + m.per_chunk) / one, "threads": on_threads,
+            "processes": on_processes}
+
+
+def cpu_share(tasks: int, busy: float | None) -> float:
+    """The share of a CPU each of ``tasks`` busy tasks of this call gets when other programs
+    ask for ``busy`` CPUs' worth of time: the usable CPUs shared fairly among everyone."""
+    cpus = usable_cpu_count()
+    return min(1.0, cpus / ((busy or 0.0) + tasks))
+
+
+def start_seconds(n_jobs: int, busy: float | None) -> float:
+    """Starting the worker processes: as the last start took here (or the documented cost),
+    slower when the CPUs are busy."""
+    return costs().pool_start_seconds / cpu_share(n_jobs, busy)
+
+
+def gil_enabled() -> bool:
+    """False on a free-threaded interpreter running without its GIL (threads then compute in
+    parallel, without pickling anything)."""
+    check = getattr(sys, "_is_gil_enabled", None)
+    return True if check is None else bool(check())
 
 
 def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
@@ -171,20 +211,24 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
     plan = dataclasses.replace(plan, estimates=ordered)
     pays = estimates[parallel] <= c.parallel_margin * estimates["serial"]
-    starts_pool = not pays and not pool_warm and _pool_pays_later(estimates)
+    starts_pool = not pays and not pool_warm \
+        and _pool_pays_later(estimates, start_seconds(plan.n_jobs, m.busy))
     if starts_pool:
         parallel = "processes"
         speedup = estimates["serial"] / estimates[parallel]
     elif not pays:
-        return dataclasses.replace(
-            plan, backend="serial", n_jobs=1, bounds=(),
-            reason=f"a pool would not pay (the best, {parallel}, is estimated at "
-                   f"{format_seconds(estimates[parallel])} against "
-                   f"{format_seconds(estimates['serial'])} in the calling process)")
+        reason = (f"a pool would not pay (the best, {parallel}, is estimated at "
+                  f"{format_seconds(estimates[parallel])} against "
+                  f"{format_seconds(estimates['serial'])} in the calling process)")
+        if m.travel is not None and m.travel.refused:
+            reason += f"; worker processes cannot run it: {m.travel.refused}"
+        return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(), reason=reason)
     n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
     why = ("the function waits (CPU time well below wall time): threads"
            if parallel == "threads" and m.waits else f"{parallel}")
     reason = f"{why}, estimated {speedup:.2f}x faster than serial"
+    if m.travel is not None and m.travel.refused and parallel != "processes":
+        reason += f" (not processes: {m.travel.refused})"
     if starts_pool:
         reason = (f"processes: the worker processes start in this call (estimated "
                   f"{speedup:.2f}x serial's speed), and calls like it that follow find them "
@@ -193,7 +237,7 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     return size_chunks(plan, n_units, m, nbytes, weights)
 
 
-def _pool_pays_later(estimates: dict[str, float]) -> bool:
+def _pool_pays_later(estimates: dict[str, float], start: float) -> bool:
     """True when a call that a cold pool would not speed up enough is worth starting the pool
     for all the same: warm (without :attr:`Costs.pool_start_seconds`), the pool would clearly pay,
     and starting it costs this call at most a share :attr:`Costs.parallel_margin` more than
@@ -206,7 +250,7 @@ def _pool_pays_later(estimates: dict[str, float]) -> bool:
     c = costs()
     serial, cold = estimates["serial"], estimates["processes"]
     return (cold * c.parallel_margin <= serial
-            and cold - c.pool_start_seconds <= c.parallel_margin * serial)
+            and cold - start <= c.parallel_margin * serial)
 
 
 def jit_pays(loop: str, n_units: int, n_jobs: int, cached: bool) -> str | None:

@@ -262,3 +262,11 @@ def test_measuring_stops_when_the_time_left_holds_less_than_was_measured():
                Sample(1056, 1056, 15.5e-3, 15.5e-3))
     assert next_probe(plan, 200_000, Measurement(samples[:2])) <= 1056
     assert next_probe(plan, 200_000, Measurement(samples)) == 0
+
+
+def test_a_function_that_seems_to_wait_is_measured_on_enough_units_to_tell():
+    plan = plan_call("elements", 10_000, Options(n_jobs=2))
+    one_slow_unit = measured(1, 0.015, cpu=0.001)  # 15 ms of wall, 1 ms on the CPU
+    assert next_probe(plan, 10_000, one_slow_unit) == COSTS.wait_evidence_units - 1
+    computing = measured(1, 0.015)  # 15 ms on the CPU: the probe time is nearly spent
+    assert next_probe(plan, 10_000, computing) == 0

@@ -78,7 +78,8 @@ def next_probe(plan: Plan, n_units: int, measurement: Measurement,
     ``measurement`` holds the chunks measured so far. The chunks grow from one unit, as fast as
     the time left for measuring (:attr:`Costs.probe_seconds`) allows, and together stay below a
     quarter of one chunk of the rest. The automatic backend always measures at least one
-    unit. A compiled loop is timed on one chunk of :attr:`Costs.jit_probe_units` units (rows,
+    unit. A function that seems to wait is measured on enough units to tell
+    (:attr:`Costs.wait_evidence_units`, within :attr:`Costs.wait_probe_seconds`). A compiled loop is timed on one chunk of :attr:`Costs.jit_probe_units` units (rows,
     for groups: ``weights``).
     """
     c = costs()
@@ -92,6 +93,9 @@ def next_probe(plan: Plan, n_units: int, measurement: Measurement,
         limit = max(limit, 1)
         if done >= 4 and seconds / done * n_units < c.small_call_seconds:
             return 0  # the whole call is too short for any pool: no need to measure more
+    if 0 < done < min(c.wait_evidence_units, limit) and m.cpu_share < c.waiting_cpu_share \
+            and seconds < c.wait_probe_seconds:
+        return c.wait_evidence_units - done  # it seems to wait: enough units to tell
     if done >= limit or seconds >= c.probe_seconds:
         return 0
     if done == 0:

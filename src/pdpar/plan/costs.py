@@ -41,6 +41,8 @@ class Costs:
         probe_seconds: the calling process measures the function on small chunks until they
             have taken this long.
         probe_growth: a measuring chunk has at most this many times the units measured before.
+        wait_probe_seconds: a function that seems to wait is measured for up to this long,
+            to see it on ``wait_evidence_units`` units.
         small_call_seconds: a call whose whole work is estimated below this runs in the caller
             without measuring more.
 
@@ -87,6 +89,7 @@ class Costs:
 
     probe_seconds: float = 0.02
     probe_growth: int = 32
+    wait_probe_seconds: float = 0.1
     small_call_seconds: float = 0.005
 
     dispatch_seconds: Mapping[str, float] = field(

@@ -70,20 +70,24 @@ def test_a_cold_pool_must_be_paid_for_by_the_work():
     assert choose(_auto(100 * 100), 100 * 100, m, pool_warm=True).backend == "processes"
 
 
-@pytest.mark.parametrize("work, starts", [(1.2, False), (2.5, True), (3.0, True)])
-def test_a_cold_pool_is_started_when_it_costs_this_call_little_and_pays_warm(work, starts):
-    # about the size of W1 or W3 on a fast minute: a cold pool does not make this call
-    # faster, but once started it makes every call like it that follows about 1.6x faster
+@pytest.mark.parametrize("work, outcome", [(0.6, "stays"), (1.2, "starts"), (3.0, "pays")])
+def test_a_cold_pool_is_started_when_it_costs_this_call_little_and_pays_warm(work, outcome):
+    # while the workers start (0.8 s documented), the caller runs chunks itself: a call of a
+    # few seconds is faster on a cold pool; a shorter one that a cold pool would make at most
+    # a little slower starts it, so that calls like it that follow find it warm; a short one
+    # stays in the caller
     m = measured(100, work / 100)  # work seconds over the 10,000 rows
     plan = choose(_auto(10_000), 10_000, m, pool_warm=False)
     estimates = dict(plan.estimates)
-    if starts:
-        assert plan.backend == "processes"
-        assert estimates["processes"] <= estimates["serial"] / 0.9
-        assert "start in this call" in plan.reason
-    else:
+    if outcome == "stays":
         assert plan.plain
         assert estimates["processes"] > estimates["serial"] / 0.9
+    elif outcome == "starts":
+        assert plan.backend == "processes" and "start in this call" in plan.reason
+        assert estimates["serial"] < estimates["processes"] <= estimates["serial"] / 0.9
+    else:
+        assert plan.backend == "processes" and "faster than serial" in plan.reason
+        assert estimates["processes"] <= 0.9 * estimates["serial"]
 
 
 def test_results_that_are_slow_to_send_keep_work_out_of_processes():

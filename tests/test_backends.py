@@ -202,3 +202,23 @@ def test_blas_threads_are_limited_so_workers_times_threads_fit_the_cpus(backend)
         pytest.skip("no BLAS or OpenMP library loaded")
     seen = list(run_chunks(blas_threads, [(i,) for i in range(4)], backend=backend, n_jobs=2))
     assert 0 < max(seen) <= inner_threads(2)
+
+
+def pid_after(i, seconds):
+    time.sleep(seconds)
+    return i, os.getpid()
+
+
+def test_while_a_pool_starts_the_caller_runs_chunks_itself_when_auto_chose_it():
+    import pdpar
+
+    pdpar.shutdown()  # a cold pool: its workers take a moment to start
+    chunks = [(i, 0.05) for i in range(40)]
+    got = list(run_chunks(pid_after, chunks, backend="processes", n_jobs=2, caller_helps=True))
+    assert [i for i, _ in got] == list(range(40))  # every chunk once, in order
+    pids = [pid for _, pid in got]
+    assert os.getpid() in pids  # the caller ran some while the workers started
+    assert set(pids) - {os.getpid()}  # and the workers ran the others
+    pdpar.shutdown()
+    named = list(run_chunks(pid_after, chunks[:6], backend="processes", n_jobs=2))
+    assert os.getpid() not in {pid for _, pid in named}  # a named backend runs there only

@@ -74,7 +74,8 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
         sizes = [stop - start for start, stop in bounds]
         results.extend(run_chunks(work.task, payloads, backend=plan.backend,
                                   n_jobs=plan.n_jobs, max_inflight=options.max_inflight,
-                                  progress=progress, sizes=sizes))
+                                  progress=progress, sizes=sizes,
+                                  caller_helps=bool(plan.estimates)))
     finally:
         if progress is not None and not handed_on:
             progress.close()

@@ -79,8 +79,9 @@ def next_probe(plan: Plan, n_units: int, measurement: Measurement,
     the time left for measuring (:attr:`Costs.probe_seconds`) allows, and together stay below a
     quarter of one chunk of the rest. The automatic backend always measures at least one
     unit. A function that seems to wait is measured on enough units to tell
-    (:attr:`Costs.wait_evidence_units`, within :attr:`Costs.wait_probe_seconds`). A compiled loop is timed on one chunk of :attr:`Costs.jit_probe_units` units (rows,
-    for groups: ``weights``).
+    (:attr:`Costs.wait_evidence_units`, within :attr:`Costs.wait_probe_seconds`). A compiled
+    loop is timed on one chunk of :attr:`Costs.jit_probe_units` units (rows, for groups:
+    ``weights``).
     """
     c = costs()
     m = measurement

@@ -108,7 +108,8 @@ def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measur
     each task of this call gets its fair share of the usable CPUs (:func:`cpu_share`), serial
     included. Threads share the GIL: the calling thread's CPU time runs one thread at a time,
     only waiting overlaps (unless the interpreter runs without a GIL). Processes pay for
-    starting the pool (unless it is warm), for sending the chunks, the function and the
+    starting the pool (unless it is warm: meanwhile the caller runs chunks itself, see
+    :func:`pdpar.run.processes.run`), for sending the chunks, the function and the
     results (``measurement.travel``, when measured; else the input's bytes at memory speed),
     and run at :attr:`Costs.process_efficiency`; both pay for dispatching chunks and for
     assembling the results in the caller.
@@ -140,8 +141,11 @@ def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measur
         else:
             sending = (rest_units * (t.data_seconds + t.results_seconds)
                        + chunks * t.chunk_seconds + t.shared_seconds)
-        on_processes = ((0.0 if pool_warm else start_seconds(n_jobs, m.busy))
-                        + (work + fixed) / (n_jobs * c.process_efficiency * all_)
+        start = 0.0 if pool_warm else start_seconds(n_jobs, m.busy)
+        # while the workers start, the caller runs chunks itself, beyond one per worker
+        helped = min(start * cpu_share(1 + n_jobs, m.busy),
+                     max(work - n_jobs * work / max(chunks, 1), 0.0))
+        on_processes = (start + (work + fixed - helped) / (n_jobs * c.process_efficiency * all_)
                         + chunks * c.dispatch("processes") + sending + assembly)
     return {"serial": (work + m.per_chunk) / one, "threads": on_threads,
             "processes": on_processes}

@@ -25,6 +25,7 @@ the worker's traceback is chained to the exception as a :class:`~pdpar.errors.Re
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import Any
@@ -44,8 +45,11 @@ BACKENDS = {"serial": "serial", "threads": "threads", "processes": "processes",
 CLUSTERS = ("dask", "ray")
 
 
-def backend_of(name: str) -> Backend:
-    """The ``run`` of the backend ``name``; a name pdpar does not know is joblib's."""
+def backend_of(name: str, caller_helps: bool = False) -> Backend:
+    """The ``run`` of the backend ``name``; a name pdpar does not know is joblib's.
+
+    With ``caller_helps``, a backend whose workers may take a while to start lets the caller
+    run chunks meanwhile (its module says so with ``CALLER_HELPS``)."""
     module = BACKENDS.get(name)
     if module is None:
         from .joblib import run_on
@@ -56,7 +60,10 @@ def backend_of(name: str) -> Backend:
             return run_on(name, task, chunks, n_jobs, window, completed)
 
         return on_joblib
-    run: Backend = importlib.import_module(f"{__name__}.{module}").run
+    imported = importlib.import_module(f"{__name__}.{module}")
+    run: Backend = imported.run
+    if caller_helps and getattr(imported, "CALLER_HELPS", False):
+        run = functools.partial(imported.run, caller_helps=True)
     return run
 
 
@@ -72,12 +79,14 @@ def cluster_workers(name: str) -> int | None:
 
 def run_chunks(task: Callable[..., Any], chunks: Iterable[tuple], *, backend: str, n_jobs: int,
                max_inflight: int | None = None, progress: ProgressSink | None = None,
-               sizes: Sequence[int] | None = None) -> Iterator[Any]:
+               sizes: Sequence[int] | None = None, caller_helps: bool = False) -> Iterator[Any]:
     """Yield ``task(*args)`` for each ``args`` in ``chunks``, in order.
 
     ``chunks`` may be a lazy iterable: a chunk is taken from it only when there is room in the
     window of ``max_inflight`` chunks (default: twice ``n_jobs``).
-    ``progress.update(sizes[i])`` is called as chunk ``i`` completes.
+    ``progress.update(sizes[i])`` is called as chunk ``i`` completes. With ``caller_helps``
+    (a backend the automatic choice made, not one the caller named), the calling thread may
+    run chunks itself while the workers start.
     Raises the first failing chunk's exception, or :class:`~pdpar.errors.WorkerCrashedError`
     if a worker died.
     """
@@ -87,7 +96,7 @@ def run_chunks(task: Callable[..., Any], chunks: Iterable[tuple], *, backend: st
         if progress is not None:
             progress.update(sizes[i] if sizes is not None else 1)
 
-    outcomes = backend_of(backend)(task, chunks, n_jobs, window, completed)
+    outcomes = backend_of(backend, caller_helps)(task, chunks, n_jobs, window, completed)
     try:
         for outcome in outcomes:
             if isinstance(outcome, Failure):

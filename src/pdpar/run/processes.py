@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib
 import os
 import re
@@ -159,10 +160,21 @@ def _touch(path: str) -> None:
 _MARKER_PREFIX = "running-"
 
 
+#: The caller may run chunks while the workers start (:func:`pdpar.run.run_chunks`).
+CALLER_HELPS = True
+
+
 def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: int,
-        completed: Callable[[int], None]) -> Generator[Any, None, None]:
+        completed: Callable[[int], None], caller_helps: bool = False
+        ) -> Generator[Any, None, None]:
     """Outcomes of ``task(*args)`` for each chunk, computed by pdpar's worker processes, in
-    order."""
+    order.
+
+    With ``caller_helps``, when the workers have to be started (0.5 to 1 s, more for a
+    function whose modules take long to import), one chunk per worker waits for them and the
+    caller runs the next chunks itself meanwhile, until the first worker's chunk is back: the
+    start costs the call little more than it takes the caller to notice it is over.
+    """
     from joblib.externals.loky.process_executor import (
         BrokenProcessPool,
         ShutdownExecutorError,
@@ -170,6 +182,7 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
     )
 
     thread_limit = inner_threads(n_jobs)
+    cold = caller_helps and not pool_is_warm(n_jobs)
     executor = _process_executor(n_jobs, thread_limit, task.__module__)
     errstate = np.geterr()
     spool = transport.Spool()
@@ -196,7 +209,9 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
             return Failure(standin, None)
 
     try:
-        yield from windowed(submit, chunks, window, completed, collect)
+        yield from windowed(submit, chunks, window, completed, collect,
+                            helper=functools.partial(call_task, task, in_worker_process=False)
+                            if cold else None, helper_window=n_jobs)
     except TerminatedWorkerError as exc:
         raise WorkerCrashedError(_crash_message(exc, folder, described)) from exc
     except BrokenProcessPool as exc:

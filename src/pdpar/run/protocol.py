@@ -134,6 +134,7 @@ class InOrder:
 def windowed(submit: Callable[[int, tuple], Future], chunks: Iterable[tuple], window: int,
              completed: Callable[[int], None],
              collect: Callable[[int, Future], Any] | None = None,
+             helper: Callable[[tuple], Any] | None = None, helper_window: int = 1,
              ) -> Generator[Any, None, None]:
     """Keep at most ``window`` chunks submitted and not collected; yield outcomes in order.
 
@@ -145,34 +146,53 @@ def windowed(submit: Callable[[int, tuple], Future], chunks: Iterable[tuple], wi
     chunk fails, nothing more is submitted and the later chunks are cancelled; the earlier
     ones still run, since one of them may fail too and would be the one pandas raises. The
     later chunks already running are not waited for.
+
+    With a ``helper`` (workers that are still starting), only ``helper_window`` chunks are
+    submitted until the first of them completes; meanwhile the caller runs the next chunks
+    itself, ``helper(args)`` giving each one's outcome, instead of waiting.
     """
     todo = enumerate(chunks)
     pending: dict[Future, int] = {}
     order = InOrder()
     first_failure: int | None = None
+
+    def collected(i: int, outcome: Any) -> None:
+        nonlocal first_failure
+        order.add(i, outcome)
+        completed(i)
+        if isinstance(outcome, Failure) and (first_failure is None or i < first_failure):
+            first_failure = i
+            for later, j in list(pending.items()):
+                if j > i and later.cancel():
+                    del pending[later]
+
     try:
         while True:
-            while first_failure is None and len(pending) < window:
+            limit = window if helper is None else helper_window
+            while first_failure is None and len(pending) < limit:
                 item = next(todo, None)
                 if item is None:
                     break
                 pending[submit(*item)] = item[0]
             if not pending:
                 break
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, timeout=0 if helper is not None else None,
+                               return_when=FIRST_COMPLETED)
+            if not finished and helper is not None:
+                item = next(todo, None) if first_failure is None else None
+                if item is None:  # nothing left to help with: wait for the workers
+                    helper = None
+                else:
+                    collected(item[0], helper(item[1]))
+                yield from order.ready()
+                continue
+            if finished:
+                helper = None  # a worker is up: the caller only collects from now on
             for future in finished:
                 i = pending.pop(future)
                 if future.cancelled():
                     continue
-                outcome = collect(i, future) if collect else future.result()
-                order.add(i, outcome)
-                completed(i)
-                if isinstance(outcome, Failure) and (first_failure is None
-                                                     or i < first_failure):
-                    first_failure = i
-                    for later, j in list(pending.items()):
-                        if j > i and later.cancel():
-                            del pending[later]
+                collected(i, collect(i, future) if collect else future.result())
             yield from order.ready()
     finally:
         for future in pending:

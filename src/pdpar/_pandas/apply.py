@@ -13,7 +13,7 @@ from pandas.core.apply import frame_apply as _frame_apply
 from .methods import PANDAS_3
 from .results import link_identical_indexes
 
-__all__ = ["frame_apply_op", "wrap_frame_results", "elements_as_mapped",
+__all__ = ["frame_apply_op", "wrap_frame_results", "wrap_broadcast_results", "elements_as_mapped",
            "frame_elements_as_mapped", "raw_result", "wrap_raw_results", "interleaved_dtype",
            "wrap_compiled_rows", "wrap_mapped", "wrap_frame_map"]
 
@@ -28,6 +28,28 @@ def frame_apply_op(df: pd.DataFrame, func: Any, axis: Any, raw: bool, result_typ
     return _frame_apply(df, func=func, axis=axis, raw=raw, result_type=result_type,
                         by_row=by_row, engine="python", engine_kwargs=None,
                         args=args, kwargs=kwargs)
+
+
+def wrap_broadcast_results(op: Any, results: list[Any]) -> pd.DataFrame:
+    """What ``df.apply(func, result_type="broadcast")`` returns for the results of every row
+    or column, in order: pandas' own loop (``FrameApply.apply_broadcast``, the same in pandas
+    2.2 and 3), with each result taken from ``results`` instead of from a call to the function,
+    and its checks (raising pandas' own ValueError where a result does not fit)."""
+    obj = op.obj
+    target = obj if int(op.axis) == 0 else obj.T
+    values = np.empty_like(target.values)
+    length = target.shape[0]
+    for i, result in enumerate(results):
+        dims = np.asarray(result).ndim
+        if dims > 1:
+            raise ValueError("too many dims to broadcast")
+        if dims == 1 and length != len(result):
+            raise ValueError("cannot broadcast result")
+        values[:, i] = result
+    out = obj._constructor(values, index=target.index, columns=target.columns)
+    if int(op.axis) == 1:
+        out = out.T
+    return out.__finalize__(obj, method="apply")
 
 
 def wrap_frame_results(op: Any, results: dict[int, Any]) -> pd.DataFrame | pd.Series:

@@ -4,9 +4,8 @@ Split: positional ranges of rows (axis=1) or columns (axis=0), as views.
 Chunk task: pandas' own ``apply`` on the chunk with a recording function, so the user's function
 sees exactly the row or column Series pandas would build; it returns the raw per-unit results.
 Combine: pandas' own assembly of ``{position: result}`` for the whole input
-(:func:`pdpar._pandas.wrap_frame_results`). ``result_type="broadcast"`` is combined by replaying
-pandas' own ``apply`` on the whole input with the recorded results. ``raw=True`` is its own
-kind (:mod:`.raw`).
+(:func:`pdpar._pandas.wrap_frame_results`; for ``result_type="broadcast"``,
+:func:`pdpar._pandas.wrap_broadcast_results`). ``raw=True`` is its own kind (:mod:`.raw`).
 
 Calls that have nothing to parallelise (string, list, dict and ufunc functions, empty inputs,
 other engines) go to pandas directly.
@@ -27,7 +26,6 @@ from ..compiled.rows import named_rows
 from ..errors import ChunkSpan, labelled
 from ..options import Options
 from .base import Call, nbytes, share_indexes
-from .replay import replay
 
 __all__ = ["FrameApply", "record_frame_chunk"]
 
@@ -120,7 +118,7 @@ class FrameApply(Call):
     def combine(self, chunks: list[Any]) -> Any:
         results = self.recorded(chunks)
         if self.broadcast:
-            return replay(self.finish, results)
+            return _pandas.wrap_broadcast_results(self.op, results)
         return _pandas.wrap_frame_results(self.op, dict(enumerate(results)))
 
 

@@ -24,6 +24,13 @@ MAX_THREADS = COSTS.max_threads
 POOL_START_SECONDS = COSTS.pool_start_seconds
 
 
+@pytest.fixture
+def free_cpus(monkeypatch):
+    """Plan as if no other program used the CPUs: the tests may share the machine with other
+    work, and what it asks for would change the choice these tests pin down."""
+    monkeypatch.setattr(cpus, "runnable_tasks", lambda: None)
+
+
 @pytest.fixture(autouse=True)
 def _costs_as_documented():
     """Estimates from the documented costs, not from what this process measured."""
@@ -158,6 +165,15 @@ def test_one_slow_unit_is_no_evidence_that_the_function_waits():
     assert not one.waits and three.waits
 
 
+def test_on_a_busy_machine_waiting_needs_a_clearer_margin():
+    samples = (Sample(1, 1, 0.0025, 0.001), Sample(2, 2, 0.005, 0.002))  # 40% on the CPU
+    assert Measurement(samples).waits
+    crowded = 8.0 * usable_cpu_count()  # the calling thread gets about an eighth of a CPU
+    assert not Measurement(samples, busy=crowded).waits
+    sleeping = (Sample(1, 1, 0.0025, 0.00001), Sample(2, 2, 0.005, 0.00002))
+    assert Measurement(sleeping, busy=crowded).waits
+
+
 def test_groups_are_estimated_by_rows():
     weights = np.array([1] * 100 + [999] * 100)  # the heavy groups come last
     m = measured(100, 0.001, weight=200)  # 100 light groups: 5 us per row
@@ -203,7 +219,7 @@ def counted(x):
     return x + 1
 
 
-def test_a_sleeping_function_goes_to_threads():
+def test_a_sleeping_function_goes_to_threads(free_cpus):
     s = pd.Series(np.arange(400))
     got = s.par(n_jobs=2).map(sleepy)
     pd.testing.assert_series_equal(got, s.map(sleepy))
@@ -212,9 +228,8 @@ def test_a_sleeping_function_goes_to_threads():
     assert plan.probed >= 1
 
 
-def test_a_cpu_bound_loop_over_enough_rows_goes_to_processes(monkeypatch):
+def test_a_cpu_bound_loop_over_enough_rows_goes_to_processes(free_cpus):
     # on free CPUs: what other programs ask for is not read (the tests may share the machine)
-    monkeypatch.setattr(cpus, "runnable_tasks", lambda: None)
     pd.Series([1]).par(backend="processes", n_jobs=2).map(counted)  # a warm pool
     df = pd.DataFrame({"a": np.arange(3_000.0)})
     got = df.par(n_jobs=2).apply(busy_row, axis=1)
@@ -316,10 +331,9 @@ def days_between(row):
     return (row["end"] - row["reg"]).days
 
 
-def test_a_cheap_function_over_object_datetimes_is_not_sent_to_processes(monkeypatch):
+def test_a_cheap_function_over_object_datetimes_is_not_sent_to_processes(free_cpus):
     # Python datetime objects pickle far slower than their 8-byte pointers suggest: the
     # estimate counted pointers and sent this to processes, 2.6 times slower than pandas
-    monkeypatch.setattr(cpus, "runnable_tasks", lambda: None)  # as if the CPUs were free
     pd.Series([1]).par(backend="processes", n_jobs=2).map(counted)  # a warm pool
     n = 30_000
     start = pd.Timestamp("2000-01-01").to_pydatetime()
@@ -349,8 +363,7 @@ def spin_then_match(text):
     return WORD.search(text)
 
 
-def test_results_that_cannot_be_pickled_stay_where_no_pickling_is_needed(monkeypatch):
-    monkeypatch.setattr(cpus, "runnable_tasks", lambda: None)  # as if the CPUs were free
+def test_results_that_cannot_be_pickled_stay_where_no_pickling_is_needed(free_cpus):
     pd.Series([1]).par(backend="processes", n_jobs=2).map(counted)  # a warm pool
     s = pd.Series([f"word {i}" for i in range(3_000)])
     got = s.par(n_jobs=2).map(spin_then_match)  # re.Match results: they cannot be pickled
@@ -373,8 +386,7 @@ def with_a_lock():
 
 
 def test_a_function_that_cannot_be_pickled_falls_back_under_auto_and_the_plan_says_why(
-        monkeypatch):
-    monkeypatch.setattr(cpus, "runnable_tasks", lambda: None)  # as if the CPUs were free
+        free_cpus):
     pd.Series([1]).par(backend="processes", n_jobs=2).map(counted)  # a warm pool
     s = pd.Series(np.arange(2_000))
     f = with_a_lock()

@@ -236,13 +236,21 @@ def runnable_tasks() -> int | None:
     use (its affinity or a cgroup quota leaves it fewer than the machine has)."""
     if usable_cpu_count() != _os_cpu_count():
         return None
-    text = _read("/proc/loadavg")
-    if text is None:
-        return None
+    return _loadavg_runnable()
+
+
+def _loadavg_runnable() -> int | None:
+    global _loadavg
     try:
-        return int(text.split()[3].split("/")[0])
-    except (IndexError, ValueError):
+        if _loadavg is None:
+            _loadavg = os.open("/proc/loadavg", os.O_RDONLY)
+        return int(os.pread(_loadavg, 128, 0).split()[3].split(b"/")[0])
+    except (OSError, IndexError, ValueError):
         return None
+
+
+#: ``/proc/loadavg``, open once and read with ``pread`` (a few microseconds a read).
+_loadavg: int | None = None
 
 
 class LoadWatch:
@@ -250,13 +258,14 @@ class LoadWatch:
     tasks of the machine, sampled as the measuring chunks start and end, less the calling
     thread itself."""
 
-    __slots__ = ("_samples",)
+    __slots__ = ("_samples", "_known")
 
     def __init__(self) -> None:
         self._samples: list[int] = []
+        self._known = usable_cpu_count() == _os_cpu_count()
 
     def sample(self) -> None:
-        tasks = runnable_tasks()
+        tasks = runnable_tasks() if self._known else None
         if tasks is not None:
             self._samples.append(tasks)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..cpus import usable_cpu_count
 from .costs import costs
 
 __all__ = ["Sample", "Travel", "Measurement", "measured", "Plan", "format_seconds", "singular"]
@@ -104,9 +105,15 @@ class Measurement:
     @property
     def waits(self) -> bool:
         """True when the function spends most of its time waiting, not computing: on enough
-        units that one slow unit (a first import, a page fault) does not decide it."""
+        units that one slow unit (a first import, a page fault) does not decide it, and by a
+        margin that grows with what other programs ask of the CPUs (on a busy machine the
+        calling thread also waits for a CPU, or for the GIL held by a thread that waits for
+        one, which is no waiting of the function's)."""
         c = costs()
-        return self.units >= c.wait_evidence_units and self.cpu_share < c.waiting_cpu_share
+        if self.units < c.wait_evidence_units:
+            return False
+        share = min(1.0, usable_cpu_count() / ((self.busy or 0.0) + 1.0))
+        return self.cpu_share < c.waiting_cpu_share * share
 
 
 def measured(units: int, seconds: float, cpu: float | None = None,

@@ -187,6 +187,15 @@ def test_a_named_backend_is_kept_and_only_sized():
     assert plan.backend == "threads" and plan.n_chunks >= 2 and plan.estimates == ()
 
 
+def test_the_explanation_gives_the_costs_behind_the_choice():
+    m = Measurement(measured(20, 0.02).samples, busy=1.5,
+                    travel=Travel(data_seconds=1e-6, data_bytes=80, results_seconds=2e-6))
+    text = choose(_auto(10_000), 10_000, m, pool_warm=False).explain()
+    assert "other programs asked for 1.5 CPUs" in text
+    assert "starting them estimated at" in text
+    assert "sending to worker processes: data 1 us per row (80 bytes)" in text
+
+
 def test_the_plan_explains_itself():
     plan = choose(_auto(10_000), 10_000, measured(20, 0.02), pool_warm=True)
     text = plan.explain()
@@ -288,7 +297,7 @@ def test_the_last_plan_is_kept_per_thread():
     assert pdpar.last_plan().backend == "serial"
 
 
-def test_auto_with_a_chunk_size_measures_then_uses_it():
+def test_auto_with_a_chunk_size_measures_then_uses_it(free_cpus):
     s = pd.Series(np.arange(400))
     got = s.par(n_jobs=2, chunksize=50).map(sleepy)
     pd.testing.assert_series_equal(got, s.map(sleepy))

@@ -139,7 +139,8 @@ class Plan:
     chunk size, if any. ``compiled`` plans run the function compiled by numba, on threads of the
     calling process; ``compile_seconds`` is what compiling took in this call (0 when the
     function was compiled before). ``jit`` says why a call that asked for ``jit="auto"`` was
-    not compiled.
+    not compiled. ``start_seconds`` is what starting the worker processes was estimated to
+    cost, when the automatic backend found none running.
     """
 
     unit: str
@@ -156,6 +157,7 @@ class Plan:
     compiled: bool = False
     compile_seconds: float | None = None
     jit: str | None = None
+    start_seconds: float | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -189,6 +191,10 @@ class Plan:
                 lines.append(f"other programs asked for {m.busy:.1f} CPUs meanwhile")
             if m.travel is not None:
                 lines.append(_travel_line(m.travel, singular(self.unit)))
+        if self.start_seconds is not None:
+            lines.append(f"no worker processes running: starting them estimated at "
+                         f"{format_seconds(self.start_seconds)} (the caller runs chunks "
+                         "meanwhile)")
         if self.estimates:
             lines.append("estimated time for the rest: " + ", ".join(
                 f"{name} {format_seconds(seconds)}" for name, seconds in self.estimates))

@@ -213,7 +213,8 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
-    plan = dataclasses.replace(plan, estimates=ordered)
+    plan = dataclasses.replace(plan, estimates=ordered, start_seconds=None if pool_warm
+                               else start_seconds(plan.n_jobs, m.busy))
     pays = estimates[parallel] <= c.parallel_margin * estimates["serial"]
     starts_pool = not pays and not pool_warm \
         and _pool_pays_later(estimates, start_seconds(plan.n_jobs, m.busy))

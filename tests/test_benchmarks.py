@@ -1,6 +1,7 @@
 """The benchmark workloads (src/pdpar/workloads.py, which benchmarks/workloads.py loads by its
-path), at a tiny scale, give pandas' results through pdpar, so the benchmark definitions cannot
-drift from what they claim to measure.
+path) and the corpus of benchmarks/realworld.py (benchmarks/corpus.py), at a tiny scale, give
+pandas' results through pdpar, so the benchmark definitions cannot drift from what they claim to
+measure.
 
 Only the pdpar side of benchmarks/methods.py is used here: the peers are never imported.
 """
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpus import CASES  # noqa: E402
 from benchmarks.methods import METHODS, Pdpar  # noqa: E402
 from benchmarks.workloads import WORKLOADS, assert_same  # noqa: E402
 
@@ -109,3 +111,19 @@ def test_a_served_method_answers_one_timed_call_per_line(tmp_path):
     assert lines[0::2] == ["@@TIME", "@@TIME"] and all(float(t) > 0 for t in lines[1::2])
     reference.communicate("", timeout=60)
     assert child.returncode == 0 and reference.returncode == 0
+
+
+# --- benchmarks/realworld.py: the corpus of feature-engineering functions ------------------
+
+CORPUS_SCALE = {key: 60 / case.units for key, case in CASES.items()}  # about 60 units each
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_corpus_case_through_pdpar_equals_pandas(key, backend):
+    """Every function of the corpus gives on pdpar exactly what pandas gives (values, dtypes,
+    index, names), in several chunks."""
+    instance = CASES[key].build(CORPUS_SCALE[key])
+    expected = instance.run()
+    got = instance.run({"backend": backend, "n_jobs": 2, "chunksize": 7})
+    assert_same(got, expected)

@@ -127,3 +127,27 @@ def test_corpus_case_through_pdpar_equals_pandas(key, backend):
     expected = instance.run()
     got = instance.run({"backend": backend, "n_jobs": 2, "chunksize": 7})
     assert_same(got, expected)
+
+
+def test_the_corpus_covers_every_entry_point_with_a_big_lookup_table():
+    import pickle
+
+    from benchmarks.corpus import ENTRIES, zip_table
+
+    assert len(CASES) >= 15
+    assert {case.entry for case in CASES.values()} == set(ENTRIES)
+    assert sum(case.long for case in CASES.values()) >= 10
+    assert 1.8e6 < len(pickle.dumps(zip_table(), protocol=pickle.HIGHEST_PROTOCOL)) < 2.5e6
+    # the same data in every process, whatever its string hashes (no set is iterated)
+    script = ("import sys; sys.path.insert(0, '.')\n"
+              "from benchmarks.corpus import fingerprints\n"
+              "print(fingerprints(0.001))\n")
+    import os
+    import subprocess
+
+    from benchmarks.corpus import fingerprints
+
+    other = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                           text=True, check=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
+    assert other.strip() == str(fingerprints(0.001))

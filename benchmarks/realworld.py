@@ -550,7 +550,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         serve(args)
         return
-    keys = args.only.split(",") if args.only else list(CASES)
+    keys = [key for key in (args.only or "").split(",") if key] or list(CASES)
     if args.list:
         for key in keys:
             case = CASES[key]

@@ -1,6 +1,7 @@
 """The benchmark workloads (src/pdpar/workloads.py, which benchmarks/workloads.py loads by its
-path), at a tiny scale, give pandas' results through pdpar, so the benchmark definitions cannot
-drift from what they claim to measure.
+path) and the corpus of benchmarks/realworld.py (benchmarks/corpus.py), at a tiny scale, give
+pandas' results through pdpar, so the benchmark definitions cannot drift from what they claim to
+measure.
 
 Only the pdpar side of benchmarks/methods.py is used here: the peers are never imported.
 """
@@ -14,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks.corpus import CASES  # noqa: E402
 from benchmarks.methods import METHODS, Pdpar  # noqa: E402
 from benchmarks.workloads import WORKLOADS, assert_same  # noqa: E402
 
@@ -109,3 +111,94 @@ def test_a_served_method_answers_one_timed_call_per_line(tmp_path):
     assert lines[0::2] == ["@@TIME", "@@TIME"] and all(float(t) > 0 for t in lines[1::2])
     reference.communicate("", timeout=60)
     assert child.returncode == 0 and reference.returncode == 0
+
+
+# --- benchmarks/realworld.py: the corpus of feature-engineering functions ------------------
+
+CORPUS_SCALE = {key: 60 / case.units for key, case in CASES.items()}  # about 60 units each
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_corpus_case_through_pdpar_equals_pandas(key, backend):
+    """Every function of the corpus gives on pdpar exactly what pandas gives (values, dtypes,
+    index, names), in several chunks."""
+    instance = CASES[key].build(CORPUS_SCALE[key])
+    expected = instance.run()
+    got = instance.run({"backend": backend, "n_jobs": 2, "chunksize": 7})
+    assert_same(got, expected)
+
+
+def test_the_corpus_covers_every_entry_point_with_a_big_lookup_table():
+    import pickle
+
+    from benchmarks.corpus import ENTRIES, zip_table
+
+    assert len(CASES) >= 15
+    assert {case.entry for case in CASES.values()} == set(ENTRIES)
+    assert sum(case.long for case in CASES.values()) >= 10
+    assert 1.8e6 < len(pickle.dumps(zip_table(), protocol=pickle.HIGHEST_PROTOCOL)) < 2.5e6
+    # the same data in every process, whatever its string hashes (no set is iterated)
+    script = ("import sys; sys.path.insert(0, '.')\n"
+              "from benchmarks.corpus import fingerprints\n"
+              "print(fingerprints(0.001))\n")
+    import os
+    import subprocess
+
+    from benchmarks.corpus import fingerprints
+
+    other = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                           text=True, check=True, timeout=120,
+                           env={**os.environ, "PYTHONHASHSEED": "12345"}).stdout
+    assert other.strip() == str(fingerprints(0.001))
+
+
+def test_realworld_summary_reads_auto_against_serial():
+    from benchmarks.realworld import summary_lines
+
+    def case(key, long, serial, auto):
+        ok = {"status": "ok", "cold": 1.0, "best": None, "speedup": None,
+              "cold_speedup": 1.0}
+        return {"case": key, "long": long, "scale": 1.0, "methods": {
+            "pandas": {**ok, "best": serial},
+            "pdpar auto": {**ok, "best": serial / auto, "speedup": auto}}}
+
+    lines = "\n".join(summary_lines([case("a", True, 1.5, 1.8), case("b", True, 2.0, 1.2),
+                                     case("c", False, 0.4, 0.9), case("d", True, 0.8, 1.6)]))
+    assert "worst speed-up (median of rounds): **0.90×** (c)" in lines
+    assert "(3: a, b, d): **1.60×**" in lines
+    assert "below 0.95×: **c 0.90×**" in lines
+    assert "Marked ≥1 s but serial pandas took less here: d" in lines
+
+
+@pytest.mark.slow
+def test_realworld_script_runs_end_to_end(tmp_path):
+    """benchmarks/realworld.py at a tiny scale, one round, one busy process: a row per case in
+    the report, the summary lines, the raw numbers, auto's plans, and no busy process left."""
+    import json
+    import subprocess
+
+    keys = ["zip_state", "parse_money", "latest_orders"]  # Series.apply, DataFrame.map, groupby
+    out, raw = tmp_path / "realworld.md", tmp_path / "realworld.json"
+    done = subprocess.run(
+        [sys.executable, "benchmarks/realworld.py", "--only", ",".join(keys), "--scale", "0.002",
+         "--rounds", "1", "--busy", "1", "--out", str(out), "--json", str(raw)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads(raw.read_text())
+    assert [c["case"] for c in results["cases"]] == keys
+    for c in results["cases"]:
+        for name, method in c["methods"].items():
+            assert method["status"] == "ok", (c["case"], name, method["detail"])
+            assert method["cold"] > 0 and len(method["warm"]) == 1, (c["case"], name)
+        plans = c["methods"]["pdpar auto"]["plans"]
+        assert len(plans) == 2 and all(p and p["explain"] for p in plans)
+    meta = results["meta"]
+    assert meta["busy"] == 1 and len(meta["busy_pids"]) == 1
+    assert meta["start"]["two_core_ceiling"] and meta["end"]["load_average"]
+    for pid in meta["busy_pids"]:
+        assert not Path(f"/proc/{pid}").exists()
+    report = out.read_text()
+    assert all(f"| {key} | `" in report for key in keys)
+    assert "**1 busy process**" in report and "worst speed-up" in report
+    assert "Cases where pdpar auto is below 0.95×" in report

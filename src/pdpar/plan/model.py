@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from ..cpus import usable_cpu_count
 from .costs import costs
 
-__all__ = ["Sample", "Travel", "Measurement", "measured", "Plan", "format_seconds", "singular"]
+__all__ = ["Sample", "Travel", "Measurement", "measured", "Plan", "format_seconds", "singular",
+           "counted"]
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ class Plan:
             how = f"{self.backend}, n_jobs={self.n_jobs}, {self.n_chunks} chunks"
             if self.compiled:
                 how = "compiled with numba, " + how
-        return f"Plan({self.n_units} {self.unit}: {how}; {self.reason})"
+        return f"Plan({counted(self.n_units, self.unit)}: {how}; {self.reason})"
 
     def explain(self) -> str:
         """The plan and the measurements and estimates behind it, in a few lines."""
@@ -184,7 +185,7 @@ class Plan:
         m = self.measurement
         if m is not None and m.units:
             lines.append(
-                f"measured: {m.units} {self.unit} in the calling process, "
+                f"measured: {counted(m.units, self.unit)} in the calling process, "
                 f"{format_seconds(m.wall / m.units)} each (CPU {format_seconds(m.cpu / m.units)}"
                 f"{', waiting on I/O or with the GIL released' if m.waits else ''})")
             if m.busy is not None:
@@ -205,7 +206,7 @@ class Plan:
             lines.append(f"the first {singular(self.unit)} ran through pandas, to check the "
                          "compiled function against it; its result is part of the result")
         elif self.probed:
-            lines.append(f"the first {self.probed} {self.unit} ran in the calling process "
+            lines.append(f"the first {counted(self.probed, self.unit)} ran in the calling process "
                          "while measuring; their results are part of the result")
         if self.jit:
             lines.append(f"not compiled: {self.jit}")
@@ -231,6 +232,11 @@ def format_seconds(value: float) -> str:
     if value >= 1e-3:
         return f"{value * 1e3:.3g} ms"
     return f"{value * 1e6:.3g} us"
+
+
+def counted(n: int, unit: str) -> str:
+    """``3 rows``, ``1 row``."""
+    return f"{n} {unit if n != 1 else singular(unit)}"
 
 
 def singular(unit: str) -> str:

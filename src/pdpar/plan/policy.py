@@ -41,7 +41,7 @@ from ..options import Options
 from ..run import cluster_workers
 from .bounds import even_bounds, jit_bounds, rest_weight, size_chunks
 from .costs import costs
-from .model import Measurement, Plan, format_seconds
+from .model import Measurement, Plan, counted, format_seconds
 
 __all__ = ["resolve_n_jobs", "plan_call", "estimate", "threads_for", "choose", "jit_pays",
            "plan_compiled", "jit_threads"]
@@ -77,7 +77,7 @@ def plan_call(unit: str, n_units: int, options: Options) -> Plan:
         if n_jobs == 1:
             return Plan(unit, "serial", 1, (), "one usable CPU", n_units=n_units)
         if n_units <= 1:
-            return Plan(unit, "serial", 1, (), f"{n_units} {unit}: nothing to share out",
+            return Plan(unit, "serial", 1, (), f"{counted(n_units, unit)}: nothing to share out",
                         n_units=n_units)
         reason = "chosen from a measurement"
     else:

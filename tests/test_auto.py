@@ -104,6 +104,26 @@ def test_results_that_are_slow_to_send_keep_work_out_of_processes():
     assert choose(_auto(5_000), 5_000, costly, pool_warm=True).backend != "processes"
 
 
+def test_data_that_is_slow_to_pickle_keeps_a_cheap_function_out_of_processes():
+    # 10 us of work per row; object datetimes take about as long again to pickle and unpickle
+    samples = (Sample(50, 50, 0.0005, 0.0005),)
+    cheap = Measurement(samples, travel=Travel(data_seconds=0.2e-6, data_bytes=24))
+    costly = Measurement(samples, travel=Travel(data_seconds=9e-6, data_bytes=70))
+    assert choose(_auto(200_000), 200_000, cheap, pool_warm=True).backend == "processes"
+    assert choose(_auto(200_000), 200_000, costly, pool_warm=True).backend != "processes"
+
+
+def test_a_large_argument_is_paid_once_per_call_not_once_per_chunk():
+    samples = (Sample(50, 50, 0.05, 0.05),)  # 1 ms a row
+    once = Measurement(samples, travel=Travel(shared_seconds=0.05, shared_bytes=2_000_000))
+    every_chunk = Measurement(samples, travel=Travel(chunk_seconds=0.05))
+    sent_once = dict(choose(_auto(5_000), 5_000, once, pool_warm=True).estimates)
+    sent_per_chunk = dict(choose(_auto(5_000), 5_000, every_chunk, pool_warm=True).estimates)
+    assert sent_once["processes"] < sent_per_chunk["processes"]
+    text = choose(_auto(5_000), 5_000, once, pool_warm=True).explain()
+    assert "the function and its arguments (2,000,000 bytes) once per call" in text
+
+
 def test_the_fixed_cost_of_a_chunk_is_told_apart_from_the_work_per_unit():
     m = Measurement((Sample(1, 1, 0.0011, 0.0011), Sample(3, 3, 0.0013, 0.0013)))
     assert m.per_weight == pytest.approx(1e-4)

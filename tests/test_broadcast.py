@@ -81,3 +81,35 @@ def test_broadcast_must_be_a_dict_of_keyword_names():
         pd.Series([1]).par(broadcast={"not a name": 1})
     with pytest.raises(TypeError, match="callable"):
         pd.Series([1]).par(broadcast={"t": 1}).map({1: 2})
+
+
+def table_in_args(x, table):
+    _SEEN.append(table)
+    return os.getpid(), id(table)
+
+
+def test_a_large_argument_in_args_reaches_each_worker_once_per_call():
+    # what every chunk shares (the function and its arguments) is sent once per call when it
+    # is large, as broadcast= objects are, not inside every chunk
+    s = pd.Series(range(64))
+    seen = s.par(backend="processes", n_jobs=2, chunksize=2).apply(table_in_args,
+                                                                   args=(TABLE,))
+    per_worker = {}
+    for pid, table_id in seen:
+        per_worker.setdefault(pid, set()).add(table_id)
+    assert os.getpid() not in per_worker
+    assert all(len(ids) == 1 for ids in per_worker.values()), per_worker
+
+
+def test_a_small_shared_part_travels_inside_each_chunk_pickled_once():
+    shared = broadcast.Shared((len, (1, 2), {}))
+    assert len(shared.pickled()) < broadcast.SHARE_MIN_BYTES
+    rebuilt, = [f(*args) for f, args in [shared.__reduce__()]]
+    assert rebuilt.value == (len, (1, 2), {})
+    large = broadcast.Shared((len, (TABLE,), {}))
+    rebuilt_large = [f(*args) for f, args in [large.__reduce__()]][0]
+    np.testing.assert_array_equal(rebuilt_large.value[1][0], TABLE)
+    parcel = large.__reduce__()[1][1]
+    assert parcel.shared and os.path.exists(parcel.path)
+    large.close()
+    assert not os.path.exists(parcel.path)

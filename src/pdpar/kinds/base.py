@@ -199,6 +199,8 @@ def share_indexes(results: list[Any]) -> list[Any]:
     Sharing one object per run of identical indexes changes nothing pandas can see (values,
     dtype, names and type are the same) and lets pickling send the index once per chunk.
     """
+    if not any(issubclass(kind, pd.Series) for kind in set(map(type, results))):
+        return results  # no Series (the set is made at C speed)
     shared: pd.Index | None = None
     out = []
     for result in results:

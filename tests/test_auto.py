@@ -267,11 +267,17 @@ def test_a_cpu_bound_loop_over_enough_rows_goes_to_processes(free_cpus):
     assert plan.backend == "processes" and plan.n_jobs == 2, plan.explain()
 
 
-def test_a_tiny_frame_runs_in_the_calling_process():
+@pytest.mark.parametrize("rows", ["series", "auto"])
+def test_a_tiny_frame_runs_in_the_calling_process(rows):
     df = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
-    got = df.par(n_jobs=2).apply(lambda r: r["a"] * os.getpid(), axis=1)
+    got = df.par(n_jobs=2, rows=rows).apply(lambda r: r["a"] * os.getpid(), axis=1)
     pd.testing.assert_series_equal(got, df["a"] * os.getpid(), check_names=False)
-    assert pdpar.last_plan().plain
+    plan = pdpar.last_plan()
+    if rows == "series":  # pandas finishes the call
+        assert plan.plain, plan.explain()
+    else:  # the rest runs as one chunk of cheap rows, faster than pandas would
+        assert plan.backend == "serial" and plan.bounds == ((plan.probed, 3),), plan.explain()
+        assert plan.rows == "cheap rows"
 
 
 @pytest.mark.parametrize("n", [1, 2, 50, 5_000])

@@ -211,6 +211,29 @@ def test_an_exception_keeps_its_type_and_names_its_row_as_on_the_series_path(bac
     assert notes["auto"][0].startswith("pdpar: raised by the function on the row labelled 'r1'")
 
 
+def test_the_automatic_backend_measures_cheap_rows_and_finishes_with_them():
+    df = pd.DataFrame({"a": np.arange(300), "b": np.arange(300) / 2})
+    expected = df.apply(score, axis=1)
+    SEEN.clear()
+    got, plan = run_with_plan(lambda: df.par(n_jobs=2).apply(score, axis=1))
+    pd.testing.assert_series_equal(got, expected)
+    assert plan.rows == CHEAP and plan.measurement is not None and plan.probed >= 1
+    # what ran in this process (the measured rows, and the rest when no pool pays) got cheap
+    # rows: no Series was built for them
+    assert set(SEEN) == {"Row"} and len(SEEN) >= plan.probed
+    if plan.backend == "serial":
+        assert not plan.plain and plan.bounds == ((plan.probed, 300),) and len(SEEN) == 300
+
+
+def test_one_usable_cpu_runs_cheap_rows_in_the_calling_process():
+    expected = _FRAME.apply(score, axis=1)
+    SEEN.clear()
+    got, plan = run_with_plan(lambda: _FRAME.par(n_jobs=1).apply(score, axis=1))
+    pd.testing.assert_series_equal(got, expected)
+    assert (plan.backend, plan.bounds, plan.reason) == ("serial", ((0, 3),), "one usable CPU")
+    assert SEEN == ["Row"] * 3
+
+
 def test_broadcast_objects_do_not_hide_the_function():
     got, plan = run_with_plan(lambda: _FRAME.par(backend="processes", n_jobs=2, broadcast={
         "scale": 3}).apply(score_with, axis=1, args=(1,)))

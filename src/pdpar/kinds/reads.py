@@ -115,6 +115,14 @@ def row_reads(func: Any) -> Reads | str:
     if type(func) is not types.FunctionType:
         return f"the function is a {type(func).__name__}, whose code pdpar cannot read"
     code = func.__code__
+    return _proven(code, code.co_filename, position)
+
+
+@functools.lru_cache(maxsize=256)
+def _proven(code: types.CodeType, filename: str, position: int) -> Reads | str:
+    """:func:`row_reads` of a function's code (reading bytecode takes a fraction of a
+    millisecond, and a program calls the same function again and again). ``filename`` is part
+    of the key: code objects compare equal across files."""
     try:
         return _reads(code, position)
     except _NotProven as exc:

@@ -3,7 +3,7 @@
 Split: positional ranges of rows (axis=1) or columns (axis=0), as views.
 Chunk task: pandas' own ``apply`` on the chunk with a recording function, so the user's function
 sees exactly the row or column Series pandas would build; it returns the raw per-unit results.
-Combine: pandas' own assembly of ``{position: result}`` for the whole input
+Combine: pandas' own assembly of every unit's result for the whole input
 (:func:`pdpar._pandas.wrap_frame_results`; for ``result_type="broadcast"``,
 :func:`pdpar._pandas.wrap_broadcast_results`). ``raw=True`` is its own kind (:mod:`.raw`).
 
@@ -145,7 +145,7 @@ class FrameApply(Call):
         results = self.recorded(chunks)
         if self.broadcast:
             return _pandas.wrap_broadcast_results(self.op, results)
-        return _pandas.wrap_frame_results(self.op, dict(enumerate(results)))
+        return _pandas.wrap_frame_results(self.op, results)
 
 
 def record_frame_chunk(piece: pd.DataFrame, labels: pd.Index, span: ChunkSpan,

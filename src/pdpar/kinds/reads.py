@@ -163,8 +163,8 @@ def _reads(code: types.CodeType, position: int) -> Reads:
         on_top = (opname in _LOADS and named == (row,)) \
             or (opname in _PAIR_LOADS and named[-1] == row and named[0] != row)
         if not on_top:
-            raise _NotProven(_misuse(code, instruction, instructions, i))
-        kind, value = _read_at(code, instructions, i)
+            raise _NotProven(_misuse(code, row, instructions, i))
+        kind, value = _read_at(code, row, instructions, i)
         if kind == "item":
             items.add(value)
         elif kind == "optional":
@@ -222,14 +222,14 @@ def _is_call(instructions: list[tuple[dis.Instruction, bool]], i: int, n: int) -
     return bool(calls) and (calls[0].opname, calls[0].arg) == ("CALL", n)
 
 
-def _read_at(code: types.CodeType, instructions: list[tuple[dis.Instruction, bool]],
+def _read_at(code: types.CodeType, row: str, instructions: list[tuple[dis.Instruction, bool]],
              i: int) -> tuple[str, Any]:
     """What the row loaded by instruction ``i`` is used for: ("item", label),
     ("attribute", name) or ("optional", label); raises :class:`_NotProven` otherwise."""
     load = instructions[i][0]
     after = [instruction for instruction, _ in instructions[i + 1:i + 5]]
     if not after:
-        raise _NotProven(_misuse(code, load, instructions, i))
+        raise _NotProven(_misuse(code, row, instructions, i))
     first = after[0]
     is_constant, value = _constant(first)
     if is_constant and len(after) > 1 and after[1].opname == "BINARY_SUBSCR":
@@ -248,12 +248,13 @@ def _read_at(code: types.CodeType, instructions: list[tuple[dis.Instruction, boo
                 return "optional", value
             if _constant(after[2])[0] and _is_call(instructions, i + 4, 2):
                 return "optional", value
-    raise _NotProven(_misuse(code, load, instructions, i))
+    raise _NotProven(_misuse(code, row, instructions, i))
 
 
-def _misuse(code: types.CodeType, load: dis.Instruction,
+def _misuse(code: types.CodeType, row: str,
             instructions: list[tuple[dis.Instruction, bool]], i: int) -> str:
-    """Words for a use of the row that proves nothing."""
+    """Words for the use of the row by instruction ``i``, which proves nothing."""
+    load = instructions[i][0]
     where = _where(code, load)
     opname = load.opname
     if opname in ("LOAD_CLOSURE", "MAKE_CELL", "LOAD_DEREF"):
@@ -261,7 +262,7 @@ def _misuse(code: types.CodeType, load: dis.Instruction,
     if opname not in _LOADS and opname not in _PAIR_LOADS:
         return f"the function assigns or deletes its row parameter ({where})"
     nxt = instructions[i + 1][0] if i + 1 < len(instructions) else None
-    on_top = opname in _LOADS or load.argval[0] != load.argval[-1]
+    on_top = opname in _LOADS or load.argval[-1] == row
     if nxt is not None and on_top:
         method = _method(nxt)
         if method is not None:

@@ -16,8 +16,9 @@ nothing of the row behind but the value read:
 Anything else is a use of the row as a whole and proves nothing: passing it to a call,
 storing, returning, iterating, comparing or formatting it, another attribute or method, a
 label that is not a constant, a nested function, lambda or comprehension that captures it,
-rebinding the parameter, a generator or coroutine function, and frame introspection
-(``locals()``, ``vars()``, ``eval``, ``exec``, ``sys._getframe``, ``inspect``'s frames).
+rebinding the parameter, a generator or coroutine function, frame introspection
+(``locals()``, ``vars()``, ``eval``, ``exec``, ``sys._getframe``, ``inspect``'s frames), and
+``super()``, which takes the first argument from the frame unseen.
 Comprehensions that CPython 3.12 and later inline into the function are followed like the
 rest of its code; on 3.11 a comprehension is a nested function, and one that reads the row
 captures it. An instruction this module does not know, after a load of the row, proves
@@ -67,9 +68,11 @@ _PAIR_LOADS = {"LOAD_FAST_LOAD_FAST", "STORE_FAST_LOAD_FAST"}
 #: Instructions that name a local or a cell variable: any of them on the row, but the loads
 #: above, proves nothing.
 _NAMING = set(dis.haslocal) | set(dis.hasfree)
-#: Names whose use reaches a frame's local variables.
+#: Names whose use reaches a frame's local variables; ``super()`` without arguments takes
+#: the function's first argument from its frame, with no load of it in the bytecode of 3.11.
 _FRAME_NAMES = {"locals", "vars", "eval", "exec", "_getframe", "currentframe", "f_locals",
-                "f_back", "getargvalues", "getouterframes", "getinnerframes"}
+                "f_back", "getargvalues", "getouterframes", "getinnerframes", "super",
+                "breakpoint"}
 _INSPECT_FRAME_NAMES = {"stack", "trace"}
 _FLAGS = (inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
           | inspect.CO_ASYNC_GENERATOR)

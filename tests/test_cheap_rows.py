@@ -79,6 +79,15 @@ def test_labels_in_get_and_in_may_be_missing():
     assert plan.rows == CHEAP
 
 
+def test_a_function_that_reads_no_column_gets_rows_without_fields():
+    def absent(row):
+        return ("zz" in row, row.get("zy", -1))
+
+    got, plan = run_with_plan(lambda: _FRAME.par(backend="serial").apply(absent, axis=1))
+    pd.testing.assert_series_equal(got, _FRAME.apply(absent, axis=1))
+    assert plan.rows == CHEAP
+
+
 _NAMED_LIKE_SERIES = pd.DataFrame({"sum": [1, 2], "index": [3, 4], "values": [5, 6],
                                    "name": [7, 8], "size": [9, 10], "clear": [11, 12],
                                    "x": [13, 14]}, index=["p", "q"])

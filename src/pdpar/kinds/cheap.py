@@ -144,9 +144,9 @@ def cheap_frame_chunk(piece: pd.DataFrame, labels: pd.Index, span: ChunkSpan,
     if fields.name:
         columns.append(_pandas.row_names(piece))
         keys = (*keys, NAME)
-    rows = map(row_class(fields), map(zip, repeat(keys), zip(*columns)))
-    if not keys:
-        rows = map(row_class(fields), repeat((), len(piece)))
+    light = row_class(fields)
+    rows = map(light, map(zip, repeat(keys), zip(*columns))) if keys \
+        else map(light, repeat((), len(piece)))  # only labels that are not columns: empty rows
     results: list[Any] = []
     append = results.append
     with labelled("row", span, lambda: labels[len(results)]):

@@ -114,7 +114,7 @@ class _Par:
 
     def __call__(self, **options: Any) -> Any:
         """An accessor with these options (n_jobs, backend, chunksize, max_inflight,
-        progress, jit, broadcast) over the defaults from :func:`pdpar.config`."""
+        progress, jit, broadcast, rows) over the defaults from :func:`pdpar.config`."""
         overrides = {**self._overrides, **options}
         current_options().replace(**overrides)  # check now, where the caller wrote them
         return type(self)(self._obj, overrides)

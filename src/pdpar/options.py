@@ -20,6 +20,7 @@ __all__ = ["Options", "config", "current_options", "BUILTIN_BACKENDS"]
 BUILTIN_BACKENDS = ("auto", "serial", "threads", "processes")
 
 JitMode = Literal[False, True, "auto"]
+RowsMode = Literal["auto", "series"]
 
 
 def _check_n_jobs(value: object) -> None:
@@ -81,6 +82,12 @@ def _check_jit(value: object) -> None:
     raise ValueError(f"jit must be False, True or 'auto', got {value!r}")
 
 
+def _check_rows(value: object) -> None:
+    if isinstance(value, str) and value in ("auto", "series"):
+        return
+    raise ValueError(f"rows must be 'auto' or 'series', got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Options:
     """How a call runs. Every field is checked when the value is made.
@@ -102,6 +109,11 @@ class Options:
         broadcast: None, or a dict of large read-only objects (a model, a lookup table)
             passed to the function as keyword arguments. Worker processes receive them once
             per call, not once per chunk.
+        rows: ``"auto"``: ``df.apply(func, axis=1)`` hands the function a light row instead
+            of a Series when its code proves that it only reads fields of the row
+            (``row["a"]``, ``row.a``, ``row.name``, ``row.get("a")``, ``"a" in row``), with
+            the values and types pandas' row would give; ``"series"``: always the Series
+            pandas builds.
     """
 
     n_jobs: int = -1
@@ -111,6 +123,7 @@ class Options:
     progress: bool | Callable[..., Any] = False
     jit: JitMode = False
     broadcast: Mapping[str, Any] | None = None
+    rows: RowsMode = "auto"
 
     def __post_init__(self) -> None:
         _check_n_jobs(self.n_jobs)
@@ -120,6 +133,7 @@ class Options:
         _check_progress(self.progress)
         _check_jit(self.jit)
         _check_broadcast(self.broadcast)
+        _check_rows(self.rows)
 
     def replace(self, **changes: Any) -> Options:
         """A copy with ``changes`` applied; unknown names raise TypeError naming them."""

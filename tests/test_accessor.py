@@ -65,7 +65,7 @@ def test_bad_pandas_arguments_are_rejected_like_pandas_before_any_backend_runs(c
     for backend in [*BACKENDS, "auto"]:
         _, plan = run_with_plan(_raise_alike, REJECTED_CALLS[case],
                                 _FRAME.par(backend=backend, n_jobs=2, chunksize=1))
-        assert plan is None or plan.direct, f"{backend}: {plan}"
+        assert plan is None or plan.plain, f"{backend}: {plan}"
 
 
 def test_arguments_the_function_fails_on_raise_what_pandas_raises(backend):
@@ -100,4 +100,4 @@ def test_string_list_and_ufunc_functions_go_to_pandas_on_every_backend():
                 pd.testing.assert_frame_equal(got, call(obj))
             else:
                 pd.testing.assert_series_equal(got, call(obj))
-            assert plan.direct, f"{backend}: {plan}"
+            assert plan.plain, f"{backend}: {plan}"

@@ -743,7 +743,7 @@ def test_empty_frame_apply_goes_to_pandas_on_every_backend(shape, func, axis, re
                                 lambda d: d.apply(func, axis=axis, result_type=result_type),
                                 lambda d, backend=backend: par(d, backend, 1).apply(
                                     func, axis=axis, result_type=result_type))
-        assert plan is not None and plan.direct, f"{backend}: {plan}"
+        assert plan is not None and plan.plain, f"{backend}: {plan}"
 
 
 # --------------------------------------------------------------------------------------------

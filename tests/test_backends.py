@@ -28,9 +28,16 @@ def test_other_joblib_backend_names_pass_through():
     assert os.getpid() not in set(df.par(backend="loky", chunksize=10).apply(pid_of_row, axis=1))
 
 
-def test_unknown_backend_name_raises_joblibs_error():
-    with pytest.raises(ValueError, match="Invalid backend"):
-        pd.Series(range(3)).par(backend="no-such-backend").map(abs)
+def test_a_joblib_backend_registered_after_import_can_be_named():
+    from joblib import register_parallel_backend
+    from joblib._parallel_backends import ThreadingBackend
+
+    s = pd.Series(range(3))
+    with pytest.raises(ValueError, match="unknown backend 'pdpar-test-threads'"):
+        s.par(backend="pdpar-test-threads")
+    register_parallel_backend("pdpar-test-threads", ThreadingBackend)
+    got = s.par(backend="pdpar-test-threads", chunksize=1).map(abs)
+    pd.testing.assert_series_equal(got, s.map(abs))
 
 
 def sqrt_of(x):

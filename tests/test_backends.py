@@ -64,6 +64,31 @@ def test_warnings_inside_a_call_point_at_the_callers_line():
     assert record[0].filename == __file__
 
 
+class CarefulWarning(UserWarning):
+    pass
+
+
+def warns_on_every_element(x):
+    sign = "negative" if x < 0 else "positive"
+    warnings.warn(f"careful with {sign} numbers", CarefulWarning, stacklevel=1)
+    return x
+
+
+@pytest.mark.parametrize("backend, chunksize", [("threads", 100), ("processes", 100),
+                                                ("processes", None)])
+def test_each_distinct_warning_of_the_function_is_shown_once_per_call(backend, chunksize):
+    s = pd.Series(np.arange(-2000.0, 2000.0))
+    for _ in range(2):  # once per call: the second call shows them again
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("default")
+            got = s.par(backend=backend, n_jobs=2, chunksize=chunksize).map(
+                warns_on_every_element)
+        pd.testing.assert_series_equal(got, s)
+        shown = [(r.category, str(r.message), r.filename) for r in record]
+        assert sorted(shown) == [(CarefulWarning, "careful with negative numbers", __file__),
+                                 (CarefulWarning, "careful with positive numbers", __file__)]
+
+
 @pytest.mark.skipif(not PANDAS_3, reason="pandas 3 deprecates Series.map(arg=...)")
 def test_pandas_warnings_point_at_the_callers_line():
     s = pd.Series([1, 2, 3])

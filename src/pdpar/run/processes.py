@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .. import transport
+from .._warnings import Warned, collected, reissue
 from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
 from .threads import inner_threads
@@ -145,10 +146,18 @@ def _call_parcel(task: Callable[..., Any], parcel: transport.Parcel,
             args = transport.receive(parcel)
         except Exception as exc:
             return unpacking_failed(exc)
-        return call_task(task, args, True, errstate)
+        return _with_warnings(task, args, errstate)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(marker)
+
+
+def _with_warnings(task: Callable[..., Any], args: tuple, errstate: dict[str, Any]) -> Any:
+    """The task's outcome, with the distinct warnings it raised (:class:`Warned`) for the
+    calling process to raise once per call, instead of this worker printing them."""
+    with collected() as sent:
+        outcome = call_task(task, args, True, errstate)
+    return Warned(outcome, sent) if sent else outcome
 
 
 def _touch(path: str) -> None:
@@ -184,7 +193,7 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
 
     def collect(i: int, future: Future) -> Any:
         try:
-            return future.result()
+            return reissue(future.result())
         except (BrokenProcessPool, ShutdownExecutorError):
             raise
         except Exception as exc:  # _call_parcel returns failures: loky could not send a result

@@ -10,6 +10,9 @@ A worker process that dies raises :class:`~pdpar.errors.WorkerCrashedError` nami
 code or signal and the chunk it was running (each chunk marks a file in the call's spool folder
 while it runs). Ctrl-C kills the workers. Chunks already running when a chunk fails are left to
 finish (killing them would cost the warm pool).
+
+Workers ignore SIGINT and exit within a second or two of the death of the process that started
+them (:func:`.workers.worker_started`).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from .._warnings import Warned, collected, reissue
 from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
 from .threads import inner_threads
+from .workers import worker_started
 
 __all__ = ["run", "shutdown", "pool_is_warm", "measured_start", "POOL_IDLE_SECONDS"]
 
@@ -63,7 +67,8 @@ class _Pool:
         from joblib.externals.loky import ProcessPoolExecutor
 
         self.executor = ProcessPoolExecutor(max_workers=n_jobs, timeout=POOL_IDLE_SECONDS,
-                                            env=env)
+                                            env=env, initializer=worker_started,
+                                            initargs=(os.getpid(),))
         self.n_jobs = n_jobs
         self.env = env
 

@@ -1,0 +1,115 @@
+"""pdpar's worker processes live no longer than the process that started them.
+
+Each test runs a program in a process of its own, as a user's script or notebook kernel
+runs, and checks what happens when that process is killed or interrupted: its workers end with
+it, within the time a failing test waits (:data:`reliability.GIVE_UP`, shorter than the
+workers' own idle timeout), and print nothing.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from conftest import BIG
+from reliability import GIVE_UP, wait_until, worker_processes
+
+pytestmark = pytest.mark.slow  # each starts programs and pools of its own
+
+#: A warm pool, its workers' pids written to the file argv[1], then what argv[2] says.
+KILLED = f"""
+import os, sys, time
+import numpy as np, pandas as pd, pdpar
+
+BIG, GIVE_UP = {BIG}, {GIVE_UP}
+pids, what = sys.argv[1], sys.argv[2]
+
+def busy(x):
+    if x % BIG == 0:  # the first element of each chunk: busy, in Python, for twice GIVE_UP
+        open(os.path.join(os.path.dirname(pids), f"busy {{int(x) // BIG}}"), "w").close()
+        end = time.monotonic() + 2 * GIVE_UP
+        while time.monotonic() < end:
+            pass
+    return x
+
+s = pd.Series(np.arange(4 * BIG, dtype=np.float64))
+got = s.iloc[:4].par(backend="processes", n_jobs=2, chunksize=1).map(lambda x: os.getpid())
+with open(pids + ".part", "w") as f:
+    f.write(" ".join(map(str, set(got))))
+os.rename(pids + ".part", pids)
+if what == "idle":
+    time.sleep(2 * GIVE_UP)
+else:
+    s.par(backend="processes", n_jobs=2, chunksize=BIG).map(busy)
+"""
+
+
+def _run_killed(tmp_path, what):
+    """The program KILLED, its worker processes and its resource tracker, once they are
+    (busy if ``what`` is "busy")."""
+    pids = tmp_path / "pids"
+    program = subprocess.Popen([sys.executable, "-c", KILLED, str(pids), what])
+    wait_until(lambda: pids.exists() or program.poll() is not None, "the program started")
+    assert pids.exists(), "the program failed"
+    wait_until(lambda: len(worker_processes(program.pid)) == 2, "both workers started")
+    workers = worker_processes(program.pid)
+    if what == "busy":
+        wait_until(lambda: len(list(tmp_path.glob("busy *"))) == 2, "both workers are busy")
+    others = [p for p in psutil.Process(program.pid).children(recursive=True)
+              if p.pid not in {w.pid for w in workers}]  # the resource tracker
+    return program, workers, others
+
+
+def _gone(procs):
+    return not [p for p in procs if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM])
+def test_workers_end_soon_after_their_caller_is_killed(tmp_path, spool_dirs, how):
+    program, workers, others = _run_killed(tmp_path, "idle")
+    try:
+        assert len(workers) == 2 and others
+        program.send_signal(how)
+        program.wait()
+        wait_until(lambda: _gone(workers + others),
+                   "the workers and the resource tracker of a killed program ended")
+    finally:
+        for proc in [program, *workers]:
+            if proc.poll() is None if hasattr(proc, "poll") else proc.is_running():
+                proc.kill()
+
+
+#: A pool started, then SIGINT sent to the whole process group, as a terminal's Ctrl-C or a
+#: notebook kernel's shutdown does; the program ends normally on KeyboardInterrupt.
+GROUP_INTERRUPTED = """
+import os, signal, sys, time
+import pandas as pd, pdpar
+
+s = pd.Series(range(4))
+s.par(backend="processes", n_jobs=2, chunksize=1).map(abs)
+print("ready", flush=True)
+try:
+    time.sleep(600)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+"""
+
+
+def test_ctrl_c_to_the_process_group_prints_nothing_from_the_workers():
+    program = subprocess.Popen([sys.executable, "-c", GROUP_INTERRUPTED], text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True)
+    try:
+        assert program.stdout.readline().strip() == "ready"
+        workers = psutil.Process(program.pid).children(recursive=True)
+        os.killpg(program.pid, signal.SIGINT)
+        out, err = program.communicate(timeout=GIVE_UP)
+        assert out.strip() == "interrupted" and program.returncode == 0
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        wait_until(lambda: _gone(workers), "the workers ended with the program")
+    finally:
+        if program.poll() is None:
+            program.kill()

@@ -3,7 +3,8 @@
 Each test runs a program in a process of its own, as a user's script or notebook kernel
 runs, and checks what happens when that process is killed or interrupted: its workers end with
 it, within the time a failing test waits (:data:`reliability.GIVE_UP`, shorter than the
-workers' own idle timeout), and print nothing.
+workers' own idle timeout), and print nothing; the spool folders a killed process left are
+removed by the next call.
 """
 
 import os
@@ -15,7 +16,7 @@ import psutil
 import pytest
 
 from conftest import BIG
-from reliability import GIVE_UP, wait_until, worker_processes
+from reliability import GIVE_UP, leftovers, wait_until, worker_processes
 
 pytestmark = pytest.mark.slow  # each starts programs and pools of its own
 
@@ -80,6 +81,28 @@ def test_workers_end_soon_after_their_caller_is_killed(tmp_path, spool_dirs, how
         for proc in [program, *workers]:
             if proc.poll() is None if hasattr(proc, "poll") else proc.is_running():
                 proc.kill()
+
+
+def test_busy_workers_stop_when_their_caller_is_killed_mid_call_and_its_folder_goes(
+        tmp_path, spool_dirs):
+    shm, disk = spool_dirs
+    program, workers, others = _run_killed(tmp_path, "busy")
+    try:
+        left = [p for p in shm.iterdir() if p.name.startswith(f"pdpar-{program.pid}-")]
+        assert left  # the call's spool folder, with the chunks that wait
+        program.send_signal(signal.SIGTERM)
+        program.wait()
+        wait_until(lambda: _gone(workers + others), "busy workers of a killed program ended")
+        assert all(p.exists() for p in left)  # nobody removed it: the program was killed
+    finally:
+        for proc in workers:
+            if proc.is_running():
+                proc.kill()
+    import pandas as pd
+
+    s = pd.Series(range(4))
+    assert s.par(backend="processes", n_jobs=2, chunksize=1).map(abs).equals(s)
+    assert leftovers([shm, disk]) == []  # the next call removed the dead program's folder
 
 
 #: A pool started, then SIGINT sent to the whole process group, as a terminal's Ctrl-C or a

@@ -1,10 +1,11 @@
 """pdpar's worker processes live no longer than the process that started them.
 
-Each test runs a program in a process of its own, as a user's script or notebook kernel
-runs, and checks what happens when that process is killed or interrupted: its workers end with
-it, within the time a failing test waits (:data:`reliability.GIVE_UP`, shorter than the
-workers' own idle timeout), and print nothing; the spool folders a killed process left are
-removed by the next call.
+Each test runs a program in a process of its own, as a user's script, notebook kernel or
+``multiprocessing`` job runs, and checks what happens when that process ends, is killed, or is
+a child of ``multiprocessing``: its workers end with it, within the time a failing test waits
+(:data:`reliability.GIVE_UP`, shorter than the workers' own idle timeout), a daemonic process
+runs its calls without processes, and the spool folders a killed process left are removed by
+the next call.
 """
 
 import os
@@ -136,3 +137,94 @@ def test_ctrl_c_to_the_process_group_prints_nothing_from_the_workers():
     finally:
         if program.poll() is None:
             program.kill()
+
+
+#: pdpar called with processes in multiprocessing children (argv[1]: fork or spawn), after a
+#: call in the parent left a warm pool there; each child's workers' pids are printed.
+CHILDREN = """
+import multiprocessing as mp, os, sys
+from concurrent.futures import ProcessPoolExecutor
+
+def job():
+    import pandas as pd, pdpar
+    s = pd.Series(range(40), dtype="float64")
+    assert s.par(backend="processes", n_jobs=2, chunksize=5).map(abs).equals(s)
+    return [p.pid for p in mp.active_children() if p.name.startswith("LokyProcess")]
+
+def child(queue):
+    queue.put(job())
+
+if __name__ == "__main__":
+    import pandas as pd, pdpar
+    pd.Series(range(4)).par(backend="processes", n_jobs=2, chunksize=1).map(abs)
+    context = mp.get_context(sys.argv[1])
+    with ProcessPoolExecutor(1, mp_context=context) as executor:
+        print(*executor.submit(job).result(), flush=True)
+    print("left the with block", flush=True)
+    queue = context.Queue()
+    process = context.Process(target=child, args=(queue,))
+    process.start()
+    print(*queue.get(), flush=True)
+    process.join()
+    print("joined", process.exitcode, flush=True)
+"""
+
+
+def _program(tmp_path, text):
+    """``text`` as a program file: multiprocessing's spawn imports the main module again."""
+    path = tmp_path / "program.py"
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_multiprocessing_child_that_used_processes_ends_with_its_workers(method, tmp_path):
+    program = subprocess.Popen([sys.executable, _program(tmp_path, CHILDREN), method],
+                               text=True, stdout=subprocess.PIPE)
+    try:
+        # the children ended (ProcessPoolExecutor's with block, Process.join) long before
+        # their workers' idle timeout would have ended those, and took the workers with them
+        out, _ = program.communicate(timeout=GIVE_UP)
+        lines = out.splitlines()
+        assert lines[1] == "left the with block" and lines[3] == "joined 0"
+        workers = [int(pid) for line in (lines[0], lines[2]) for pid in line.split()]
+        assert len(workers) == 4 and os.getpid() not in workers
+        assert not [pid for pid in workers if psutil.pid_exists(pid)
+                    and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE]
+    finally:
+        if program.poll() is None:
+            program.kill()
+
+
+#: pdpar in a multiprocessing.Pool worker, a daemonic process.
+DAEMONIC = """
+import multiprocessing as mp
+
+def job(backend):
+    import pandas as pd, pdpar
+    s = pd.Series(range(3000), dtype="float64")
+    slow = lambda x: sum(i * x for i in range(300))
+    try:
+        got = s.par(backend=backend, n_jobs=2).map(slow)
+    except pdpar.PdparError as exc:
+        return f"PdparError: {exc}"
+    assert got.equals(s.map(slow))
+    plan = pdpar.last_plan()
+    return f"{plan.backend}: {plan.reason}"
+
+if __name__ == "__main__":
+    with mp.get_context("spawn").Pool(1) as pool:
+        print(pool.apply(job, ("auto",)), flush=True)
+        print(pool.apply(job, ("processes",)), flush=True)
+"""
+
+
+def test_in_a_daemonic_process_auto_runs_without_processes_and_processes_says_why(tmp_path):
+    done = subprocess.run([sys.executable, _program(tmp_path, DAEMONIC)], capture_output=True,
+                          text=True, timeout=GIVE_UP)
+    assert done.returncode == 0, done.stderr
+    auto, named = done.stdout.splitlines()
+    assert auto.split(":")[0] in ("serial", "threads")
+    assert "processes are no candidate: this is a daemonic process" in auto
+    assert named.startswith("PdparError: backend='processes' cannot start worker processes "
+                            "here: this is a daemonic process")

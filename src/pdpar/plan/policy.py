@@ -37,7 +37,7 @@ import numpy as np
 
 from ..cpus import usable_cpu_count
 from ..options import Options
-from ..run import cluster_workers
+from ..run import check_processes_possible, cluster_workers, processes_unavailable
 from .bounds import even_bounds, jit_bounds, rest_weight, size_chunks
 from .costs import costs
 from .model import Measurement, Plan, format_seconds
@@ -72,6 +72,8 @@ def plan_call(unit: str, n_units: int, options: Options) -> Plan:
     """
     backend = options.backend
     n_jobs = resolve_n_jobs(options.n_jobs)
+    if backend == "processes":
+        check_processes_possible()  # before anything runs
     if backend == "auto":
         if n_jobs == 1:
             return Plan(unit, "serial", 1, (), "one usable CPU", n_units=n_units)
@@ -166,6 +168,10 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     rest_bytes = nbytes * rest / max(n_units, 1)
     estimates = estimate(plan.unit, rest, rest_weight(probed, n_units, weights), m,
                          rest_bytes, plan.n_jobs, pool_warm)
+    no_processes = _without_processes(estimates)
+    if no_processes:
+        return _chosen_without_processes(plan, n_units, m, nbytes, weights, estimates,
+                                         no_processes)
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
@@ -190,6 +196,36 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
                   f"{speedup:.2f}x serial's speed), and calls like it that follow find them "
                   "warm")
     plan = dataclasses.replace(plan, backend=parallel, n_jobs=n_jobs, reason=reason)
+    return size_chunks(plan, n_units, m, nbytes, weights)
+
+
+def _without_processes(estimates: dict[str, float]) -> str | None:
+    """Why processes are no candidate here (their estimate is then dropped), or None."""
+    why = processes_unavailable()
+    if why:
+        del estimates["processes"]
+    return why
+
+
+def _chosen_without_processes(plan: Plan, n_units: int, m: Measurement, nbytes: int,
+                              weights: Sequence[int] | np.ndarray | None,
+                              estimates: dict[str, float], why: str) -> Plan:
+    """:func:`choose` between threads and the calling process only, saying why."""
+    c = costs()
+    ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
+    plan = dataclasses.replace(plan, estimates=ordered)
+    not_processes = f"processes are no candidate: {why}"
+    if estimates["threads"] > c.parallel_margin * estimates["serial"]:
+        return dataclasses.replace(
+            plan, backend="serial", n_jobs=1, bounds=(),
+            reason=f"threads would not pay (estimated at {format_seconds(estimates['threads'])} "
+                   f"against {format_seconds(estimates['serial'])} in the calling process); "
+                   f"{not_processes}")
+    speedup = estimates["serial"] / estimates["threads"] if estimates["threads"] > 0 else 1.0
+    plan = dataclasses.replace(plan, backend="threads",
+                               n_jobs=threads_for(m, plan.n_jobs, n_units - m.units),
+                               reason=f"threads, estimated {speedup:.2f}x faster than serial; "
+                                      f"{not_processes}")
     return size_chunks(plan, n_units, m, nbytes, weights)
 
 

@@ -11,8 +11,11 @@ code or signal and the chunk it was running (each chunk marks a file in the call
 while it runs). Ctrl-C kills the workers. Chunks already running when a chunk fails are left to
 finish (killing them would cost the warm pool).
 
-Workers ignore SIGINT and exit within a second or two of the death of the process that started
-them (:func:`.workers.worker_started`).
+The pool lives no longer than the process that started it (:mod:`.workers`): workers ignore
+SIGINT and exit within a second or two of its death, a process forked from it starts a pool of
+its own, and a ``multiprocessing`` child stops its pool before ``multiprocessing`` waits for
+that child's own children to end. A daemonic process (a ``multiprocessing.Pool`` worker) may
+not start processes.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from .._warnings import Warned, collected, reissue
 from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
 from .threads import inner_threads
-from .workers import worker_started
+from .workers import check_possible, stop_at_exit, worker_started
 
 __all__ = ["run", "shutdown", "pool_is_warm", "measured_start", "POOL_IDLE_SECONDS"]
 
@@ -61,7 +64,7 @@ POOL_IDLE_SECONDS = 300
 class _Pool:
     """pdpar's loky executor and what it was started with."""
 
-    __slots__ = ("executor", "n_jobs", "env")
+    __slots__ = ("executor", "n_jobs", "env", "at_exit")
 
     def __init__(self, n_jobs: int, env: dict[str, str]) -> None:
         from joblib.externals.loky import ProcessPoolExecutor
@@ -71,6 +74,7 @@ class _Pool:
                                             initargs=(os.getpid(),))
         self.n_jobs = n_jobs
         self.env = env
+        self.at_exit = stop_at_exit(shutdown)
 
     def usable(self) -> bool:
         flags = self.executor._flags
@@ -79,6 +83,17 @@ class _Pool:
 
 _pool: _Pool | None = None
 _pool_lock = threading.Lock()
+
+
+def _forget_inherited_pool() -> None:
+    """In a forked child: the parent's pool is not this process's (its threads and pipes are
+    the parent's); a call here starts a pool of its own."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pool)
 
 
 def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
@@ -96,11 +111,13 @@ def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
     (:func:`measured_start`).
     """
     global _pool
+    check_possible()
     env = {var: os.environ.get(var, str(thread_limit)) for var in _THREAD_LIMIT_VARS}
     with _pool_lock:
         pool = _pool
         if pool is None or pool.n_jobs != n_jobs or pool.env != env or not pool.usable():
             if pool is not None:
+                pool.at_exit.cancel()
                 pool.executor.shutdown(wait=True, kill_workers=True)
             pool = _pool = _Pool(n_jobs, env)
             started = time.perf_counter()
@@ -275,6 +292,7 @@ def shutdown() -> None:
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
+        pool.at_exit.cancel()
         pool.executor.shutdown(wait=True, kill_workers=True)
 
 

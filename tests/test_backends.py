@@ -1,6 +1,8 @@
 """The execution layer: joblib pass-through, caller state in workers, in-order windows."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -87,6 +89,18 @@ def test_each_distinct_warning_of_the_function_is_shown_once_per_call(backend, c
         shown = [(r.category, str(r.message), r.filename) for r in record]
         assert sorted(shown) == [(CarefulWarning, "careful with negative numbers", __file__),
                                  (CarefulWarning, "careful with positive numbers", __file__)]
+
+
+def test_a_warning_reaches_a_caller_with_no_source_file():
+    # python -c: the caller's frame has globals but no source for warnings to show
+    program = ("import warnings, pandas as pd, pdpar\n"
+               "def f(x):\n"
+               "    warnings.warn('careful', UserWarning, stacklevel=1)\n"
+               "    return x\n"
+               "pd.Series(range(4)).par(backend='threads', n_jobs=2, chunksize=1).map(f)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "<string>:5: UserWarning: careful"
 
 
 @pytest.mark.skipif(not PANDAS_3, reason="pandas 3 deprecates Series.map(arg=...)")

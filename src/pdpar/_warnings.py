@@ -53,15 +53,12 @@ def warn_at_caller(message: Warning) -> None:
         warnings.warn(message, stacklevel=2)
         return
     module_globals = frame.f_globals
-    warnings.warn_explicit(
-        message,
-        type(message),
-        frame.f_code.co_filename,
-        frame.f_lineno,
-        module=module_globals.get("__name__"),
-        registry=module_globals.setdefault("__warningregistry__", {}),
-        module_globals=module_globals,
-    )
+    where = (message, type(message), frame.f_code.co_filename, frame.f_lineno,
+             module_globals.get("__name__"), module_globals.setdefault("__warningregistry__", {}))
+    try:
+        warnings.warn_explicit(*where, module_globals=module_globals)
+    except ImportError:  # code with no source to show (python -c): its loader cannot give any
+        warnings.warn_explicit(*where)
 
 
 @contextlib.contextmanager

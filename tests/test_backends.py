@@ -12,10 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pdpar
 from pdpar._pandas import PANDAS_3
 from pdpar._warnings import attributed_to_caller
+from pdpar.cpus import usable_cpu_count
+from pdpar.memory import available_bytes
 from pdpar.run import run_chunks
-from reliability import GIVE_UP, wait_for
+from pdpar.run.workers import WORKER_BYTES
+from reliability import GIVE_UP, wait_for, worker_processes
 
 
 def pid_of_row(row):
@@ -89,6 +93,33 @@ def test_each_distinct_warning_of_the_function_is_shown_once_per_call(backend, c
         shown = [(r.category, str(r.message), r.filename) for r in record]
         assert sorted(shown) == [(CarefulWarning, "careful with negative numbers", __file__),
                                  (CarefulWarning, "careful with positive numbers", __file__)]
+
+
+def test_more_worker_processes_than_memory_for_them_are_refused_before_any_starts():
+    df = pd.DataFrame({"a": range(20)})
+    df.par(backend="processes", n_jobs=2, chunksize=5).apply(lambda row: row.a, axis=1)
+    before = {p.pid for p in worker_processes()}
+    too_many = available_bytes() // WORKER_BYTES + 1
+    with pytest.raises(pdpar.PdparError, match=f"n_jobs={too_many} would start {too_many} "
+                                               r"worker processes, about \d+ MB"):
+        df.par(backend="processes", n_jobs=too_many, chunksize=5).apply(lambda row: row.a,
+                                                                          axis=1)
+    assert {p.pid for p in worker_processes()} == before  # the warm pool is still there
+
+
+@pytest.mark.slow  # starts a pool of its own
+def test_more_worker_processes_than_cpus_warn():
+    df = pd.DataFrame({"a": range(20)})
+    n_jobs = usable_cpu_count() + 1
+    with pytest.warns(pdpar.PdparWarning, match=f"n_jobs={n_jobs} starts {n_jobs} worker "
+                                                "processes on .* usable CPUs") as record:
+        got = df.par(backend="processes", n_jobs=n_jobs, chunksize=5).apply(lambda row: row.a,
+                                                                              axis=1)
+    assert record[0].filename == __file__
+    pd.testing.assert_series_equal(got, df["a"].rename(None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # threads may be more than CPUs
+        df.par(backend="threads", n_jobs=n_jobs, chunksize=5).apply(lambda row: row.a, axis=1)
 
 
 def test_a_warning_reaches_a_caller_with_no_source_file():

@@ -38,7 +38,7 @@ from .._warnings import Warned, collected, reissue
 from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
 from .threads import inner_threads
-from .workers import check_possible, stop_at_exit, worker_started
+from .workers import check_possible, check_worker_count, stop_at_exit, worker_started
 
 __all__ = ["run", "shutdown", "pool_is_warm", "measured_start", "POOL_IDLE_SECONDS"]
 
@@ -116,6 +116,7 @@ def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
     with _pool_lock:
         pool = _pool
         if pool is None or pool.n_jobs != n_jobs or pool.env != env or not pool.usable():
+            check_worker_count(n_jobs)  # before the warm pool is stopped
             if pool is not None:
                 pool.at_exit.cancel()
                 pool.executor.shutdown(wait=True, kill_workers=True)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import transport
+from .. import module_state, transport
 from .._warnings import Warned, collected, reissue
 from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
@@ -207,12 +207,13 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
     spool = transport.Spool()
     folder = spool.scratch_folder()
     described: dict[int, str] = {}
+    carrier = module_state.Carrier(task, spool)  # the caller's module state goes with it
 
     def submit(i: int, args: tuple) -> Future:
         described[i] = _describe_chunk(i, args)
         marker = os.path.join(folder, f"{_MARKER_PREFIX}{i}")
-        return executor.submit(_call_parcel, task, spool.send(args), errstate, thread_limit,
-                               marker)
+        return executor.submit(_call_parcel, carrier(args), spool.send(args), errstate,
+                               thread_limit, marker)
 
     def collect(i: int, future: Future) -> Any:
         try:

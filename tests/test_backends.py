@@ -96,6 +96,9 @@ def test_each_distinct_warning_of_the_function_is_shown_once_per_call(backend, c
 
 
 def test_more_worker_processes_than_memory_for_them_are_refused_before_any_starts():
+    from pdpar.memory import available_bytes
+    from pdpar.run.workers import WORKER_BYTES
+
     df = pd.DataFrame({"a": range(20)})
     df.par(backend="processes", n_jobs=2, chunksize=5).apply(lambda row: row.a, axis=1)
     before = {p.pid for p in worker_processes()}

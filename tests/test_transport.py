@@ -17,7 +17,6 @@ import pytest
 from conftest import BIG
 from pdpar import transport
 from pdpar.run import run_chunks
-from pdpar.sweep import sweep
 from reliability import leftovers
 
 
@@ -134,6 +133,8 @@ def fail_on_chunk_two(piece):
 
 
 def test_the_next_call_removes_the_spool_folders_of_dead_processes_only(spool_dirs):
+    from pdpar.sweep import sweep
+
     shm, disk = spool_dirs
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()  # its pid is free: no process has it

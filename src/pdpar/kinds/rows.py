@@ -78,7 +78,7 @@ class FrameApply(Call):
             return "empty input"
         if self.broadcast and not self.labels.is_unique:
             return "pandas broadcasts by label, and the labels repeat"
-        if self.axis == 1 and not self.broadcast:
+        if self.axis == 1 and not self.broadcast and not self.raw:
             self._choose_rows()
         return None
 

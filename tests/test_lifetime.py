@@ -112,6 +112,9 @@ GROUP_INTERRUPTED = """
 import os, signal, sys, time
 import pandas as pd, pdpar
 
+# a background job starts its children with SIGINT ignored: Python's own handler, as in a terminal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+
 s = pd.Series(range(4))
 s.par(backend="processes", n_jobs=2, chunksize=1).map(abs)
 print("ready", flush=True)

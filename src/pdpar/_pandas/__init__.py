@@ -10,7 +10,7 @@ Its modules, whose names are all reachable from here: :mod:`.methods` (the captu
 and the pandas version), :mod:`.apply` (``DataFrame.apply``, ``DataFrame.map``, ``Series.map``
 and ``Series.apply``), :mod:`.groupby`, :mod:`.results` (what both assemble: Series results
 with shared indexes) and :mod:`.standin` (the stand-in for the user's function when pandas
-finishes a call).
+finishes a call), and :mod:`.windows` (rolling and expanding windows).
 
 The real methods are captured at import: pdpar calls these, never the attributes on the
 classes, so a program (or pdpar's conformance tests) that reroutes ``DataFrame.apply`` through
@@ -65,6 +65,17 @@ from .standin import (
     switch_standin,
     switching_standin,
 )
+from .windows import (
+    Window_apply,
+    Window_apply_signature,
+    WindowInput,
+    apply_windows,
+    assemble_windows,
+    called_windows,
+    is_grouped_window,
+    is_window,
+    window_input,
+)
 
 __all__ = [
     "PANDAS_3",
@@ -103,4 +114,13 @@ __all__ = [
     "stack_series_results",
     "switching_standin",
     "switch_standin",
+    "WindowInput",
+    "Window_apply",
+    "Window_apply_signature",
+    "apply_windows",
+    "assemble_windows",
+    "called_windows",
+    "is_grouped_window",
+    "is_window",
+    "window_input",
 ]

@@ -107,6 +107,8 @@ class WindowsApply(Call):
         starts, ends = data.start[w0:w1], data.end[w0:w1]
         lo = int(starts.min()) if len(starts) else 0
         hi = max(int(ends.max()) if len(ends) else 0, lo)
+        if hi == lo:  # empty windows only: pandas' loop still needs a row to run at all
+            lo, hi = (lo, lo + 1) if lo < len(data.columns[0]) else (lo - 1, lo)
         piece = None if self.whole else \
             ([c[lo:hi] for c in data.columns], None if self.raw else data.on[lo:hi])
         keys = None

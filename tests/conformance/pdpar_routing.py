@@ -116,9 +116,9 @@ class RoutedMethod:
 
     ``obj.method`` evaluates to pdpar's bound method (``obj.par(...).method`` or, for a groupby,
     ``ParGroupBy(obj, ...).apply``, for a window ``ParWindow(obj, ...).apply``), so calling it
-    puts no frame of this plugin between the
-    caller and pdpar: warnings attributed to "the caller" land on the test's line exactly as
-    they would in a program that calls pdpar itself. Inside a pdpar call it evaluates to the
+    puts no frame of this plugin between the caller and pdpar: warnings attributed to "the
+    caller" land on the test's line exactly as they would in a program that calls pdpar
+    itself. Inside a pdpar call it evaluates to the
     original pandas method. Looked up on the class, it is a plain function doing the same.
     """
 

@@ -89,6 +89,8 @@ def window_input(window: Any) -> WindowInput | str:
 def _window_input(window: Any) -> WindowInput | str:
     if window.method != "single":
         return "method='table' passes the whole frame: pandas runs it"
+    if getattr(window, "axis", 0) not in (0, "index", "rows"):  # pandas 2 only
+        return "windows across columns (axis=1) go to pandas directly"
     obj = window._create_data(window._selected_obj)
     frame = obj.ndim == 2
     if frame and obj.shape[1] == 0:

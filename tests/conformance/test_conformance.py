@@ -1,9 +1,10 @@
 """pandas' own tests pass when pandas' methods are routed through pdpar.
 
 Every test of :data:`run_conformance.PANDAS_TESTS` that passes on plain pandas must pass with
-``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map`` and
-``groupby(...).apply`` routed through pdpar, on threads and on processes, with one row, element
-or group per chunk. The only exceptions are the tests in :data:`PROCESS_EXCEPTIONS`, and only on
+``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``,
+``groupby(...).apply`` and the ``apply`` of rolling and expanding windows (grouped or not)
+routed through pdpar, on threads and on processes, with one row, element, group or window per
+chunk. The only exceptions are the tests in :data:`PROCESS_EXCEPTIONS`, and only on
 processes: they check what the function did to objects in the caller's memory (a list it
 appended to, a counter, captured stdout), which a function running in a worker process changes
 in the worker's copy instead. The threads run checks them too, except the three of

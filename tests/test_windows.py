@@ -304,3 +304,38 @@ def test_other_window_methods_are_pandas():
     with pytest.raises(TypeError):
         s.par.rolling(3).apply(np.sum, False, None, None, (), {}, "extra")
     assert pdpar.last_plan() is None or pdpar.last_plan().plain
+
+
+# --------------------------------------------------------------------------------------------
+# jit=True: the windows run compiled
+
+
+def numeric_trend(v: np.ndarray) -> float:
+    return (v[-1] - v[0]) / (v.max() - v.min() + 1.0)
+
+
+def test_jit_runs_the_windows_compiled():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"k": rng.integers(0, 5, 400), "x": rng.standard_normal(400).cumsum(),
+                       "y": rng.standard_normal(400)})
+    df.loc[::17, "x"] = np.nan
+    calls = [
+        lambda o: o.rolling(20).apply(numeric_trend, raw=True),
+        lambda o: o.rolling(9, min_periods=3, center=True, step=2).apply(numeric_trend, raw=True),
+        lambda o: o.expanding(4).apply(numeric_trend, raw=True),
+        lambda o: o.groupby("k").rolling(6, min_periods=2).apply(numeric_trend, raw=True),
+    ]
+    for call in calls:
+        result, plan = run_with_plan(call, df.par(jit=True, n_jobs=2, chunksize=50))
+        pd.testing.assert_frame_equal(result, call(df))
+        assert plan.compiled and plan.unit == "windows"
+
+
+def test_jit_declines_what_it_cannot_compile_faithfully():
+    s = pd.Series(np.arange(30.0))
+    with pytest.raises(pdpar.JitError, match="raw=True"):
+        s.par(jit=True).rolling(3).apply(numeric_trend)
+    result, plan = run_with_plan(
+        lambda: s.par(jit="auto", backend="threads").rolling(3).apply(numeric_trend, raw=True))
+    pd.testing.assert_series_equal(result, s.rolling(3).apply(numeric_trend, raw=True))
+    assert not plan.compiled and "jit='auto'" in plan.jit

@@ -28,6 +28,8 @@ import pandas as pd
 
 from .. import _pandas
 from ..broadcast import Shared
+from ..compiled import declined as jit_declined
+from ..compiled import windows as compiled
 from ..errors import ChunkSpan, labelled
 from ..options import Options
 from ..plan import Plan
@@ -91,6 +93,19 @@ class WindowsApply(Call):
 
     def plain(self) -> Any:
         return _pandas.Window_apply(self.window, *self.call_args, **self.call_kwargs)
+
+    def compiled(self, options: Options) -> Any:
+        if not self.raw:
+            jit_declined(options, "jit compiles window functions of ndarrays (raw=True); "
+                         "raw=False passes each window as a Series")
+            return None
+        if options.jit != True:  # noqa: E712  ("auto": a disagreement would run a window twice)
+            jit_declined(options, "jit='auto' leaves window functions to Python; jit=True "
+                         "compiles them")
+            return None
+        assert self.data is not None
+        return compiled.apply_windows(self.window, self.data, self.func, self.args,
+                                      self.kwargs, "windows", options)
 
     def task(self) -> Any:
         return run_windows_chunk

@@ -339,3 +339,25 @@ def test_jit_declines_what_it_cannot_compile_faithfully():
         lambda: s.par(jit="auto", backend="threads").rolling(3).apply(numeric_trend, raw=True))
     pd.testing.assert_series_equal(result, s.rolling(3).apply(numeric_trend, raw=True))
     assert not plan.compiled and "jit='auto'" in plan.jit
+
+
+def test_auto_keeps_light_windows_in_the_caller_without_running_any_twice(tmp_path):
+    s = pd.Series(np.arange(300.0))
+    marks = tmp_path / "calls"
+    result, plan = run_with_plan(lambda: s.par(backend="auto", n_jobs=2).rolling(3).apply(
+        _mark_call, raw=True, args=(str(marks),)))
+    pd.testing.assert_series_equal(result, s.rolling(3).apply(lambda w: 0.0, raw=True))
+    assert plan.plain and plan.probed > 0
+    assert len(marks.read_text().split()) == len(s) - 2
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+def test_time_windows_on_a_column_match_pandas(backend):
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"x": rng.standard_normal(120), "t": pd.Timestamp("2024-01-01")
+                       + pd.to_timedelta(np.cumsum(rng.integers(0, 3, 120)), unit="h")})
+    for kwargs in [{"closed": "both"}, {"center": True}, {"closed": "left", "min_periods": 2}]:
+        expected = df.rolling("4h", on="t", **kwargs).apply(window_summary)
+        actual = df.par(backend=backend, chunksize=11).rolling("4h", on="t", **kwargs) \
+            .apply(window_summary)
+        pd.testing.assert_frame_equal(actual, expected)

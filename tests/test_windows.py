@@ -361,3 +361,26 @@ def test_time_windows_on_a_column_match_pandas(backend):
         actual = df.par(backend=backend, chunksize=11).rolling("4h", on="t", **kwargs) \
             .apply(window_summary)
         pd.testing.assert_frame_equal(actual, expected)
+
+
+def test_expanding_chunks_carry_positions_and_rolling_chunks_their_rows():
+    """Expanding windows read everything before them: the input goes to the workers once,
+    with the function, and chunks carry positions; a short rolling window's chunk carries
+    its own rows and the window - 1 before them."""
+    from pdpar.errors import ChunkSpan
+    from pdpar.kinds.windows import WindowsApply
+
+    s = pd.Series(np.arange(1_000.0))
+    arguments = {"func": np.sum, "raw": True, "engine": None, "engine_kwargs": None,
+                 "args": None, "kwargs": None}
+    span = ChunkSpan(3, 10, "windows", 300, 400)
+    expanding = WindowsApply(s.expanding(), arguments, (), {})
+    assert expanding.declines() is None
+    piece, lo, hi, *_ = expanding.payload(span)
+    assert piece is None and (lo, hi) == (0, 400)
+    assert len(expanding.shared()[-1][0][0]) == 1_000
+    rolling = WindowsApply(s.rolling(5), arguments, (), {})
+    assert rolling.declines() is None
+    piece, lo, hi, *_ = rolling.payload(span)
+    assert (lo, hi) == (296, 400) and len(piece[0][0]) == 104
+    assert rolling.shared()[-1] is None

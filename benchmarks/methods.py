@@ -271,6 +271,10 @@ class ParallelPandas(Method):
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         return df.groupby(op.key).p_apply(op.fn, executor=self.executor, include_groups=False)
 
+    def window_apply(self, op: WindowApply, data: Any) -> Any:
+        obj = data if op.key is None else data.groupby(op.key)["x"]
+        return obj.rolling(op.window).p_apply(op.fn, raw=op.raw, executor=self.executor)
+
 
 class Swifter(Method):
     env = "peers"

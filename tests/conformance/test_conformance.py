@@ -12,8 +12,9 @@ in the worker's copy instead. The threads run checks them too, except the three 
 once, so the calls of different chunks interleave in no fixed order.
 
 Each run is a pytest subprocess over pandas' tests (see run_conformance.py), under pandas' own
-pytest settings (warnings are errors, xfails strict). On two cores each run takes 40 to 70
-seconds: the module takes about 2.5 minutes on pandas 3 and 3.5 minutes on pandas 2.2.
+pytest settings (warnings are errors, xfails strict). With pandas' window tests, each run took
+200 to 300 seconds on two cores that other programs kept busy (load 8), about 12 minutes for
+the module on pandas 3.1.1.
 Marked slow, so left out by default: ``-m conformance`` runs only this module.
 """
 

@@ -228,3 +228,15 @@ def test_in_a_daemonic_process_auto_runs_without_processes_and_processes_says_wh
     assert "processes are no candidate: this is a daemonic process" in auto
     assert named.startswith("PdparError: backend='processes' cannot start worker processes "
                             "here: this is a daemonic process")
+
+
+def test_a_call_that_stays_in_the_caller_does_not_import_multiprocessing():
+    # finding out whether this is a daemonic process must not cost a first call the import
+    code = ("import sys, pandas as pd, pdpar\n"
+            "pd.Series(range(1000)).par.map(lambda x: x + 1)\n"
+            "print(pdpar.last_plan().backend, 'multiprocessing' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=GIVE_UP)
+    assert done.returncode == 0, done.stderr
+    backend, imported = done.stdout.split()
+    assert (backend, imported) == ("serial", "False"), done.stdout

@@ -277,3 +277,4 @@ class LoadWatch:
         if not self._samples:
             return None
         return max(0.0, sum(self._samples) / len(self._samples) - 1.0)
+

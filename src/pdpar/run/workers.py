@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -48,9 +49,10 @@ def check_worker_count(n_jobs: int) -> None:
 
 def unavailable() -> str | None:
     """Why this process cannot start worker processes, or None when it can."""
-    import multiprocessing
-
-    if multiprocessing.current_process().daemon:
+    # a process multiprocessing started has imported it; importing it here to find out would
+    # cost a first call about 8 ms
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None and multiprocessing.current_process().daemon:
         return ("this is a daemonic process (a multiprocessing.Pool worker, say), and a "
                 "daemonic process may not start processes of its own")
     return None

@@ -51,12 +51,14 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
             measurement = measure(work, plan, results, progress)
             nbytes = work.nbytes * rest // max(work.n_units, 1)
             warm = pool_is_warm(plan.n_jobs)
-            chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm)
+            chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm,
+                            caller_assembles=work.in_caller)
             if chosen.backend == "processes" and plan.backend == "auto":
                 # worth knowing what sending the rest there costs: measured, and chosen again
                 measurement = dataclasses.replace(
                     measurement, travel=travel(work, measurement.units, results))
-                chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm)
+                chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm,
+                            caller_assembles=work.in_caller)
             plan = chosen
         if plan.plain and work.in_caller and plan.probed < rest:
             # the kind's chunks beat pandas: the rest runs in the caller as one more chunk

@@ -101,7 +101,8 @@ def plan_call(unit: str, n_units: int, options: Options) -> Plan:
 
 
 def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measurement,
-             rest_bytes: float, n_jobs: int, pool_warm: bool) -> dict[str, float]:
+             rest_bytes: float, n_jobs: int, pool_warm: bool,
+             caller_assembles: bool = False) -> dict[str, float]:
     """Estimated seconds for the rest of a call: in the calling thread (``"serial"``), on
     threads and on processes.
 
@@ -149,7 +150,10 @@ def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measur
                      max(work - n_jobs * work / max(chunks, 1), 0.0))
         on_processes = (start + (work + fixed - helped) / (n_jobs * c.process_efficiency * all_)
                         + chunks * c.dispatch("processes") + sending + assembly)
-    return {"serial": (work + m.per_chunk) / one, "threads": on_threads,
+    # the serial path that runs the kind's own chunk in the caller assembles its results the
+    # same way as the parallel ones (pandas' own loop does not)
+    serial = (work + m.per_chunk) / one + (assembly if caller_assembles else 0.0)
+    return {"serial": serial, "threads": on_threads,
             "processes": on_processes}
 
 
@@ -186,11 +190,14 @@ def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
 
 
 def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
-           weights: Sequence[int] | np.ndarray | None = None, pool_warm: bool = False) -> Plan:
+           weights: Sequence[int] | np.ndarray | None = None, pool_warm: bool = False,
+           caller_assembles: bool = False) -> Plan:
     """The automatic backend's choice for the units after the measured ones, with the chunks
     cut for it; the plan records the measurement and the estimates.
 
-    A named backend is kept; only its chunks are sized.
+    A named backend is kept; only its chunks are sized. ``caller_assembles`` says that staying
+    in the caller means running the kind's own chunk there (cheap rows), whose results are
+    assembled as the workers' are.
     """
     c = costs()
     m = measurement
@@ -211,7 +218,7 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
                                    reason="every unit ran while measuring")
     rest_bytes = nbytes * rest / max(n_units, 1)
     estimates = estimate(plan.unit, rest, rest_weight(probed, n_units, weights), m,
-                         rest_bytes, plan.n_jobs, pool_warm)
+                         rest_bytes, plan.n_jobs, pool_warm, caller_assembles)
     refused = _processes_refused(m, estimates)
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0

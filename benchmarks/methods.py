@@ -1,4 +1,5 @@
-"""How each library runs each kind of op (row apply, element map, groupby apply).
+"""How each library runs each kind of op (row apply, element map, groupby apply, rolling
+window apply).
 
 A method is one way of running an op: serial pandas, a hand-written recipe, a pdpar
 configuration or a peer library. Each names the environment it runs in ("pdpar": the newest
@@ -15,10 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .workloads import ElementMap, GroupApply, Op, RowApply
+from .workloads import ElementMap, GroupApply, Op, RowApply, WindowApply
 
 N_WORKERS = 2
-KINDS = {"row_apply": "row apply", "element_map": "element map", "group_apply": "groupby apply"}
+KINDS = {"row_apply": "row apply", "element_map": "element map", "group_apply": "groupby apply",
+         "window_apply": "rolling window apply"}
 
 
 class Method:
@@ -53,6 +55,9 @@ class Method:
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         raise NotImplementedError
 
+    def window_apply(self, op: WindowApply, data: Any) -> Any:
+        raise NotImplementedError
+
 
 class SerialPandas(Method):
     """The reference: the op exactly as the workload writes it, run in every environment."""
@@ -69,13 +74,14 @@ class SerialPandas(Method):
 
 
 class PandasNumba(Method):
-    """``df.apply(fn, axis=1, raw=True, engine="numba")``: pandas compiles fn with numba."""
+    """``df.apply(fn, axis=1, raw=True, engine="numba")`` (and ``rolling(...).apply``):
+    pandas compiles fn with numba."""
 
     role = "baseline"
     package = "numba"
 
     def supports(self, op: Op) -> str | None:
-        if isinstance(op, RowApply):
+        if isinstance(op, RowApply) or (isinstance(op, WindowApply) and op.raw):
             return None
         return "pandas' numba engine does not run this kind of call"
 
@@ -86,6 +92,10 @@ class PandasNumba(Method):
 
     def row_apply(self, op: RowApply, df: pd.DataFrame) -> Any:
         return df.apply(op.fn, axis=1, raw=op.raw, engine="numba")
+
+    def window_apply(self, op: WindowApply, data: Any) -> Any:
+        obj = data if op.key is None else data.groupby(op.key)["x"]
+        return obj.rolling(op.window).apply(op.fn, raw=True, engine="numba")
 
 
 class NumpyVectorized(Method):
@@ -179,6 +189,11 @@ class Pdpar(Method):
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         return df.par(**self.options).groupby(op.key).apply(op.fn, include_groups=False)
 
+    def window_apply(self, op: WindowApply, data: Any) -> Any:
+        par = data.par(**self.options)
+        obj = par if op.key is None else par.groupby(op.key)["x"]
+        return obj.rolling(op.window).apply(op.fn, raw=op.raw)
+
 
 class Pandarallel(Method):
     env = "peers"
@@ -198,6 +213,10 @@ class Pandarallel(Method):
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         # pandarallel takes no include_groups; the function ignores the key column anyway.
         return df.groupby(op.key).parallel_apply(op.fn)
+
+    def window_apply(self, op: WindowApply, data: Any) -> Any:
+        obj = data if op.key is None else data.groupby(op.key)["x"]
+        return obj.rolling(op.window).parallel_apply(op.fn, raw=op.raw)
 
 
 class Mapply(Method):
@@ -251,6 +270,10 @@ class ParallelPandas(Method):
 
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         return df.groupby(op.key).p_apply(op.fn, executor=self.executor, include_groups=False)
+
+    def window_apply(self, op: WindowApply, data: Any) -> Any:
+        obj = data if op.key is None else data.groupby(op.key)["x"]
+        return obj.rolling(op.window).p_apply(op.fn, raw=op.raw, executor=self.executor)
 
 
 class Swifter(Method):

@@ -19,32 +19,19 @@ import pandas as pd
 from . import _pandas, broadcast, kinds
 from ._reentry import entered
 from ._warnings import attributed_to_caller
+from .accessor_windows import ParWindow
 from .options import Options, current_options
 from .plan import Plan, Planned, call_notes, planning
 
-__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "PlanOf"]
+__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "ParWindow", "PlanOf"]
 
 
 @contextlib.contextmanager
 def _broadcasting(options: Options) -> Iterator[Callable[[Any], Any] | None]:
     """With ``broadcast=``: a wrapper that passes the objects to the function; they stay
     shared with worker processes until the call ends."""
-    if not options.broadcast:
-        yield None
-        return
-    wrapped: list[broadcast.Broadcasting] = []
-
-    def wrap(func: Any) -> Any:
-        if not callable(func) or isinstance(func, str):
-            raise TypeError(f"broadcast= needs a callable function, got {func!r}")
-        wrapped.append(broadcast.Broadcasting(func, options.broadcast or {}))
-        return wrapped[-1]
-
-    try:
+    with broadcast.wrapping(options.broadcast) as wrap:
         yield wrap
-    finally:
-        for broadcasting in wrapped:
-            broadcasting.close()
 
 
 def _with_function(arguments: dict[str, Any], args: tuple, kwargs: dict[str, Any],
@@ -183,6 +170,15 @@ class _Par:
             else _pandas.Series_groupby
         return ParGroupBy(groupby(self._obj, *args, **kwargs), self._overrides)
 
+    def rolling(self, *args: Any, **kwargs: Any) -> ParWindow:
+        """Like ``obj.rolling(...)`` (same arguments); its ``apply`` runs windows in parallel."""
+        return ParWindow(self._obj.rolling(*args, **kwargs), self._overrides)
+
+    def expanding(self, *args: Any, **kwargs: Any) -> ParWindow:
+        """Like ``obj.expanding(...)`` (same arguments); its ``apply`` runs windows in
+        parallel."""
+        return ParWindow(self._obj.expanding(*args, **kwargs), self._overrides)
+
 
 _bind_frame_apply = _binder(_pandas.DataFrame_apply)
 _bind_frame_map = _binder(_pandas.DataFrame_map)
@@ -241,6 +237,14 @@ class ParGroupBy:
     def plan(self, func: Any, *args: Any, **kwargs: Any) -> Plan:
         """What ``apply(func, *args, **kwargs)`` would run, and why, without running it."""
         return _plan_of(lambda: self.apply(func, *args, **kwargs))
+
+    def rolling(self, *args: Any, **kwargs: Any) -> ParWindow:
+        """Like ``groupby(...).rolling(...)``; its ``apply`` runs whole groups in parallel."""
+        return ParWindow(self._groupby.rolling(*args, **kwargs), self._overrides)
+
+    def expanding(self, *args: Any, **kwargs: Any) -> ParWindow:
+        """Like ``groupby(...).expanding(...)``; its ``apply`` runs whole groups in parallel."""
+        return ParWindow(self._groupby.expanding(*args, **kwargs), self._overrides)
 
     def apply(self, func: Any, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""

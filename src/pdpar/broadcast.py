@@ -11,16 +11,17 @@ file. A :class:`Shared` too small to be worth a file travels inside each chunk, 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import pickle
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from . import transport
 
-__all__ = ["Broadcasting", "Shared", "worker_objects", "SHARE_MIN_BYTES"]
+__all__ = ["Broadcasting", "Shared", "worker_objects", "SHARE_MIN_BYTES", "wrapping"]
 
 #: A :class:`Shared` that pickles to at least this many bytes goes to the workers in a spool file,
 #: once per call; a smaller one inside each chunk.
@@ -69,6 +70,29 @@ class Broadcasting:
         if self._parcel is None:
             self._parcel = self._spool.send(self.objects, shared=True)
         return (_Received, (self.func, self._token, self._parcel))
+
+
+@contextlib.contextmanager
+def wrapping(objects: Mapping[str, Any] | None) -> Iterator[Callable[[Any], Any] | None]:
+    """For a call with ``broadcast=`` ``objects``: a wrapper that passes them to a function
+    (a :class:`Broadcasting`); they stay shared with worker processes until the block ends.
+    Without objects, None."""
+    if not objects:
+        yield None
+        return
+    wrapped: list[Broadcasting] = []
+
+    def wrap(func: Any) -> Any:
+        if not callable(func) or isinstance(func, str):
+            raise TypeError(f"broadcast= needs a callable function, got {func!r}")
+        wrapped.append(Broadcasting(func, objects))
+        return wrapped[-1]
+
+    try:
+        yield wrap
+    finally:
+        for broadcasting in wrapped:
+            broadcasting.close()
 
 
 #: The objects this worker loaded for the calls it saw last, by token, and the lock that keeps

@@ -9,11 +9,11 @@ A workload is one pandas operation (an ``op``) over generated data. The op runs 
 object, or on that object's ``par`` accessor, which takes the same call; ``benchmarks/methods.py``
 knows how every other library runs the same op. Data is generated from a fixed seed, so every
 process builds the same frame. What both time, check and report with is here too:
-:func:`timed`, :func:`assert_same` and :func:`format_seconds`.
+:func:`timed`, :func:`assert_same` and :func:`format_seconds` (from :mod:`pdpar.timing`).
 
-This module imports only the standard library, numpy and pandas, never pdpar: ``benchmarks/``
-loads it by its path, also in the environment of the peer libraries, where pdpar is not
-installed.
+This module and :mod:`pdpar.timing` import only the standard library, numpy and pandas, never
+pdpar: ``benchmarks/`` loads them by their paths, also in the environment of the peer
+libraries, where pdpar is not installed.
 """
 
 from __future__ import annotations
@@ -25,16 +25,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["SEED", "WORKLOADS", "Workload", "RowApply", "ElementMap", "GroupApply", "Op",
-           "plain", "timed", "assert_same", "format_seconds"]
+from .timing import assert_same, format_seconds, timed
+
+__all__ = ["SEED", "WORKLOADS", "Workload", "RowApply", "ElementMap", "GroupApply",
+           "WindowApply", "Op", "plain", "timed", "assert_same", "format_seconds"]
 
 SEED = 20240611
-T = TypeVar("T")
 
 
 # --- the user functions -------------------------------------------------------------------
@@ -110,6 +111,13 @@ def wide_row(r: np.ndarray) -> float:
     return float(r[:16].sum() * r[16] - r[17:24].max())
 
 
+def window_trend(w: Any) -> float:
+    """W7 and W9: a window's change against its range, from a Series window or, with
+    ``raw=True``, an ndarray (numba compiles it)."""
+    v = np.asarray(w)
+    return (v[-1] - v[0]) / (v.max() - v.min() + 1.0)
+
+
 # --- the operations -----------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -149,7 +157,21 @@ class GroupApply:
         return df.groupby(self.key).apply(self.fn, include_groups=False)
 
 
-Op = RowApply | ElementMap | GroupApply
+@dataclass(frozen=True)
+class WindowApply:
+    """``s.rolling(window).apply(fn, raw=raw)``; per group of ``key`` of a frame's ``x``."""
+    window: int
+    fn: Callable[..., Any]
+    raw: bool = False
+    key: str | None = None
+    kind: str = "window_apply"
+
+    def pandas(self, data: Any) -> Any:
+        obj = data if self.key is None else data.groupby(self.key)["x"]
+        return obj.rolling(self.window).apply(self.fn, raw=self.raw)
+
+
+Op = RowApply | ElementMap | GroupApply | WindowApply
 
 
 # --- the data -----------------------------------------------------------------------------
@@ -179,6 +201,10 @@ def grouped_frame(rows: int) -> pd.DataFrame:
         "x": rng.standard_normal(rows),
         "y": rng.random(rows) * 100,
     })
+
+
+def walk(rows: int) -> pd.Series:  # W7: a random walk
+    return pd.Series(np.random.default_rng(SEED).standard_normal(rows).cumsum(), name="x")
 
 
 def float_frame(rows: int, columns: int = 4) -> pd.DataFrame:
@@ -211,6 +237,7 @@ def plain(build: Callable[[int], Any]) -> Callable[[int], contextlib.AbstractCon
 # --- the workloads ------------------------------------------------------------------------
 
 BASELINES = ("pandas", "joblib")
+WINDOW_SIZES = {"quick": (100_000,), "full": (1_000_000,)}
 PEERS = ("pandarallel", "mapply", "parallel-pandas", "swifter", "dask")
 
 
@@ -311,36 +338,13 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
         {"quick": (100_000,), "full": (1_000_000,)},
         BASELINES + ("pdpar processes",) + PEERS, measure="memory",
     ),
+    Workload("W7", "Rolling window function: s.rolling(50).apply(window_trend)",
+             WindowApply(50, window_trend), plain(walk), "rows", WINDOW_SIZES,
+             ("pandas", "pdpar auto", "pdpar processes") + PEERS),
+    Workload("W7j", "Numeric rolling window function: W7 with raw=True",
+             WindowApply(50, window_trend, raw=True), plain(walk), "rows", WINDOW_SIZES,
+             ("pandas", "pandas numba", "pdpar auto", "pdpar processes", "pdpar jit")),
+    Workload("W9", "groupby rolling: df.groupby('g')['x'].rolling(20).apply(window_trend)",
+             WindowApply(20, window_trend, key="g"), plain(grouped_frame), "rows",
+             WINDOW_SIZES, ("pandas", "pdpar auto", "pdpar processes") + PEERS),
 ]}
-
-
-# --- timing, checking, reporting ----------------------------------------------------------
-
-def timed(call: Callable[[], T], repeats: int = 1) -> tuple[T, float]:
-    """The result of the last of ``repeats`` calls of ``call``, and the fastest call's seconds."""
-    best = math.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = call()
-        best = min(best, time.perf_counter() - start)
-    return result, best
-
-
-def assert_same(result: Any, expected: Any, rtol: float | None = None) -> None:
-    """Raise AssertionError unless ``result`` is exactly ``expected`` (values, dtypes, index),
-    or, given ``rtol``, equal but for floats within that relative tolerance."""
-    close: dict[str, Any] = ({"check_exact": False, "rtol": rtol} if rtol
-                             else {"check_exact": True})
-    if isinstance(expected, pd.DataFrame):
-        pd.testing.assert_frame_equal(result, expected, **close)
-    else:
-        pd.testing.assert_series_equal(result, expected, **close)
-
-
-def format_seconds(value: float) -> str:
-    """Seconds for a reader, with three or so figures: ``2.08 s``, ``61.1 ms``, ``608 us``."""
-    if abs(value) >= 1:
-        return f"{value:.2f} s"
-    if abs(value) >= 1e-3:
-        return f"{value * 1e3:.1f} ms"
-    return f"{value * 1e6:.0f} us"

@@ -4,9 +4,10 @@ Load it with ``-p pdpar_routing`` (this directory on ``sys.path``). It does noth
 
 ``--pdpar-route=threads|processes|serial|dask`` (or ``PDPAR_CONFORMANCE_ROUTE``)
     Replace ``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``,
-    ``DataFrameGroupBy.apply`` and ``SeriesGroupBy.apply`` for the whole session with versions
-    that call pdpar with that backend. "dask" starts a local cluster (2 worker processes,
-    loopback addresses) for the session.
+    ``DataFrameGroupBy.apply``, ``SeriesGroupBy.apply``, and the ``apply`` of rolling and
+    expanding windows (``Rolling``, ``Expanding``, ``RollingGroupby``, ``ExpandingGroupby``)
+    for the whole session with versions that call pdpar with that backend. "dask" starts a
+    local cluster (2 worker processes, loopback addresses) for the session.
 ``--pdpar-chunksize=N`` (or ``PDPAR_CONFORMANCE_CHUNKSIZE``, default 1)
     The chunk size of every routed call; small, so that every call is really split.
 ``--pdpar-n-jobs=N`` (or ``PDPAR_CONFORMANCE_N_JOBS``, default -1)
@@ -114,9 +115,10 @@ class RoutedMethod:
     """A pandas method routed through pdpar, installed on the class as a descriptor.
 
     ``obj.method`` evaluates to pdpar's bound method (``obj.par(...).method`` or, for a groupby,
-    ``ParGroupBy(obj, ...).apply``), so calling it puts no frame of this plugin between the
-    caller and pdpar: warnings attributed to "the caller" land on the test's line exactly as
-    they would in a program that calls pdpar itself. Inside a pdpar call it evaluates to the
+    ``ParGroupBy(obj, ...).apply``, for a window ``ParWindow(obj, ...).apply``), so calling it
+    puts no frame of this plugin between the caller and pdpar: warnings attributed to "the
+    caller" land on the test's line exactly as they would in a program that calls pdpar
+    itself. Inside a pdpar call it evaluates to the
     original pandas method. Looked up on the class, it is a plain function doing the same.
     """
 
@@ -146,13 +148,14 @@ class RoutedMethod:
 
 
 def install(options: dict[str, Any]) -> None:
-    """Route the six pandas methods through pdpar with ``options``."""
+    """Route the ten pandas methods through pdpar with ``options``."""
     import pandas as pd
     from pandas.core.groupby.generic import DataFrameGroupBy, SeriesGroupBy
+    from pandas.core.window import expanding, rolling
 
     import pdpar  # noqa: F401  (registers the accessors)
     from pdpar import _pandas
-    from pdpar.accessor import ParGroupBy
+    from pdpar.accessor import ParGroupBy, ParWindow
 
     opts = dict(options)
 
@@ -175,6 +178,19 @@ def install(options: dict[str, Any]) -> None:
     for gb_cls in (DataFrameGroupBy, SeriesGroupBy):
         _patch(gb_cls, "apply", RoutedMethod(gb_cls.apply, f"{gb_cls.__name__}.apply",
                                              groupby_apply))
+
+    def window_apply(window: Any) -> Any:
+        return ParWindow(window, opts).apply
+
+    # the grouped windows' names differ between pandas 2 and 3 (RollingGroupby, RollingGroupBy)
+    window_classes = [rolling.Rolling, expanding.Expanding,
+                      *(getattr(module, name) for module, name in (
+                          (rolling, "RollingGroupBy"), (rolling, "RollingGroupby"),
+                          (expanding, "ExpandingGroupBy"), (expanding, "ExpandingGroupby"))
+                        if hasattr(module, name))]
+    originals = [(cls, cls.apply) for cls in window_classes]  # before any is routed
+    for cls, original in originals:
+        _patch(cls, "apply", RoutedMethod(original, f"{cls.__name__}.apply", window_apply))
     _count_chunks()
 
 
@@ -361,4 +377,5 @@ class _Header:
         if self.route is None:
             return "pdpar routing: off (plain pandas)"
         settings = ", ".join(f"{k}={v!r}" for k, v in self.route.items())
-        return f"pdpar routing: DataFrame/Series apply+map and groupby apply via pdpar ({settings})"
+        return (f"pdpar routing: DataFrame/Series apply+map, groupby apply and window apply via "
+                f"pdpar ({settings})")

@@ -45,6 +45,13 @@ PANDAS_TESTS = (
     "pandas.tests.frame.methods.test_map",
     "pandas.tests.groupby.test_apply",
     "pandas.tests.groupby.test_apply_mutate",
+    "pandas.tests.window.test_apply",
+    "pandas.tests.window.test_expanding",
+    "pandas.tests.window.test_groupby",
+    "pandas.tests.window.test_timeseries_window",
+    "pandas.tests.window.test_base_indexer",
+    "pandas.tests.window.test_rolling",
+    "pandas.tests.window.test_rolling_functions",
 )
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")

@@ -1,9 +1,10 @@
 """pandas' own tests pass when pandas' methods are routed through pdpar.
 
 Every test of :data:`run_conformance.PANDAS_TESTS` that passes on plain pandas must pass with
-``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map`` and
-``groupby(...).apply`` routed through pdpar, on threads and on processes, with one row, element
-or group per chunk. The only exceptions are the tests in :data:`PROCESS_EXCEPTIONS`, and only on
+``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``,
+``groupby(...).apply`` and the ``apply`` of rolling and expanding windows (grouped or not)
+routed through pdpar, on threads and on processes, with one row, element, group or window per
+chunk. The only exceptions are the tests in :data:`PROCESS_EXCEPTIONS`, and only on
 processes: they check what the function did to objects in the caller's memory (a list it
 appended to, a counter, captured stdout), which a function running in a worker process changes
 in the worker's copy instead. The threads run checks them too, except the three of
@@ -11,8 +12,9 @@ in the worker's copy instead. The threads run checks them too, except the three 
 once, so the calls of different chunks interleave in no fixed order.
 
 Each run is a pytest subprocess over pandas' tests (see run_conformance.py), under pandas' own
-pytest settings (warnings are errors, xfails strict). On two cores each run takes 40 to 70
-seconds: the module takes about 2.5 minutes on pandas 3 and 3.5 minutes on pandas 2.2.
+pytest settings (warnings are errors, xfails strict). With pandas' window tests, each run took
+200 to 300 seconds on two cores that other programs kept busy (load 8), about 12 minutes for
+the module on pandas 3.1.1.
 Marked slow, so left out by default: ``-m conformance`` runs only this module.
 """
 

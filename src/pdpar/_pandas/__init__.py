@@ -9,8 +9,9 @@ which is tested on every supported pandas version (2.2 and 3.x).
 Its modules, whose names are all reachable from here: :mod:`.methods` (the captured methods
 and the pandas version), :mod:`.apply` (``DataFrame.apply``, ``DataFrame.map``, ``Series.map``
 and ``Series.apply``), :mod:`.rows` (the values pandas' row Series hold, column by column),
-:mod:`.groupby`, :mod:`.results` (what both assemble: Series results with shared indexes) and
-:mod:`.standin` (the stand-in for the user's function when pandas finishes a call).
+:mod:`.groupby`, :mod:`.results` (what both assemble: Series results with shared indexes),
+:mod:`.standin` (the stand-in for the user's function when pandas finishes a call) and
+:mod:`.windows` (rolling and expanding windows).
 
 The real methods are captured at import: pdpar calls these, never the attributes on the
 classes, so a program (or pdpar's conformance tests) that reroutes ``DataFrame.apply`` through
@@ -72,6 +73,17 @@ from .standin import (
     switch_standin,
     switching_standin,
 )
+from .windows import (
+    Window_apply,
+    Window_apply_signature,
+    WindowInput,
+    apply_windows,
+    assemble_windows,
+    called_windows,
+    is_grouped_window,
+    is_window,
+    window_input,
+)
 
 __all__ = [
     "PANDAS_3",
@@ -110,6 +122,15 @@ __all__ = [
     "stack_series_results",
     "switching_standin",
     "switch_standin",
+    "WindowInput",
+    "Window_apply",
+    "Window_apply_signature",
+    "apply_windows",
+    "assemble_windows",
+    "called_windows",
+    "is_grouped_window",
+    "is_window",
+    "window_input",
     "row_dtype",
     "columns_reason",
     "row_columns",

@@ -9,6 +9,7 @@ which calls go straight to pandas. No kind knows how chunks are executed.
 - :mod:`.raw`: ``DataFrame.apply(raw=True)``
 - :mod:`.elements`: ``Series.map``, ``Series.apply`` and ``DataFrame.map``
 - :mod:`.groups`: ``groupby(...).apply``
+- :mod:`.windows`: ``rolling(...).apply`` and ``expanding(...).apply``, grouped or not
 
 The functions below are the entry points of the accessors: each builds its kind's call and
 runs it.
@@ -26,9 +27,10 @@ from .elements import FrameMap, SeriesApply, SeriesMap
 from .groups import NOT_GIVEN, GroupsApply
 from .raw import RawApply
 from .rows import FrameApply
+from .windows import WindowsApply
 
 __all__ = ["apply_frame", "map_frame", "apply_series", "map_series", "apply_groups",
-           "NOT_GIVEN"]
+           "apply_window", "NOT_GIVEN"]
 
 
 def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
@@ -62,3 +64,9 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
                  include_groups: Any, options: Options) -> Any:
     """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
     return run(GroupsApply(gb, func, args, kwargs, include_groups), options)
+
+
+def apply_window(window: Any, arguments: dict[str, Any], call_args: tuple,
+                 call_kwargs: dict[str, Any], options: Options) -> Any:
+    """``window.apply(*call_args, **call_kwargs)`` for a pandas rolling or expanding window."""
+    return run(WindowsApply(window, arguments, call_args, call_kwargs), options)

@@ -249,4 +249,5 @@ def counted(n: int, unit: str) -> str:
 
 def singular(unit: str) -> str:
     """"rows" -> "row"."""
-    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group"}[unit]
+    return {"rows": "row", "columns": "column", "elements": "element", "groups": "group",
+            "windows": "window"}[unit]

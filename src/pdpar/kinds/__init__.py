@@ -9,6 +9,8 @@ which calls go straight to pandas. No kind knows how chunks are executed.
 - :mod:`.raw`: ``DataFrame.apply(raw=True)``
 - :mod:`.elements`: ``Series.map``, ``Series.apply`` and ``DataFrame.map``
 - :mod:`.groups`: ``groupby(...).apply``
+- :mod:`.groupops`: ``groupby(...).transform``, ``.filter`` and ``.agg``
+- :mod:`.resample`: ``resample(...).apply`` and ``.agg``
 
 The functions below are the entry points of the accessors: each builds its kind's call and
 runs it.
@@ -23,11 +25,14 @@ import pandas as pd
 from ..options import Options
 from .base import run
 from .elements import FrameMap, SeriesApply, SeriesMap
+from .groupops import GroupsAgg, GroupsFilter, GroupsTransform
 from .groups import NOT_GIVEN, GroupsApply
 from .raw import RawApply
+from .resample import aggregate_resample
 from .rows import FrameApply
 
 __all__ = ["apply_frame", "map_frame", "apply_series", "map_series", "apply_groups",
+           "transform_groups", "filter_groups", "aggregate_groups", "aggregate_resample",
            "NOT_GIVEN"]
 
 
@@ -62,3 +67,21 @@ def apply_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
                  include_groups: Any, options: Options) -> Any:
     """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
     return run(GroupsApply(gb, func, args, kwargs, include_groups), options)
+
+
+def transform_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any], engine: Any,
+                     engine_kwargs: Any, options: Options) -> Any:
+    """``gb.transform(func, *args, engine=engine, engine_kwargs=engine_kwargs, **kwargs)``."""
+    return run(GroupsTransform(gb, func, args, kwargs, engine, engine_kwargs), options)
+
+
+def filter_groups(gb: Any, func: Any, dropna: Any, args: tuple, kwargs: dict[str, Any],
+                  options: Options) -> Any:
+    """``gb.filter(func, dropna, *args, **kwargs)``."""
+    return run(GroupsFilter(gb, func, dropna, args, kwargs), options)
+
+
+def aggregate_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any], engine: Any,
+                     engine_kwargs: Any, options: Options) -> Any:
+    """``gb.aggregate(func, *args, engine=engine, engine_kwargs=engine_kwargs, **kwargs)``."""
+    return run(GroupsAgg(gb, func, args, kwargs, engine, engine_kwargs), options)

@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .workloads import ElementMap, GroupApply, Op, RowApply
+from .workloads import ElementMap, GroupApply, GroupTransform, Op, RowApply
 
 N_WORKERS = 2
-KINDS = {"row_apply": "row apply", "element_map": "element map", "group_apply": "groupby apply"}
+KINDS = {"row_apply": "row apply", "element_map": "element map", "group_apply": "groupby apply",
+         "group_transform": "groupby transform"}
 
 
 class Method:
@@ -51,6 +52,9 @@ class Method:
         raise NotImplementedError
 
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
+        raise NotImplementedError
+
+    def group_transform(self, op: GroupTransform, df: pd.DataFrame) -> Any:
         raise NotImplementedError
 
 
@@ -178,6 +182,9 @@ class Pdpar(Method):
 
     def group_apply(self, op: GroupApply, df: pd.DataFrame) -> Any:
         return df.par(**self.options).groupby(op.key).apply(op.fn, include_groups=False)
+
+    def group_transform(self, op: GroupTransform, df: pd.DataFrame) -> Any:
+        return df.par(**self.options).groupby(op.key).transform(op.fn)
 
 
 class Pandarallel(Method):

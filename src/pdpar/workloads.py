@@ -1,18 +1,12 @@
 """The workloads pdpar is measured on, one definition per key (W1, W2, ...).
 
-``python -m pdpar bench`` (:mod:`pdpar.bench`) and the benchmark suite of the source repository
-(``benchmarks/``) both run these, so a key means one workload wherever it appears: the same
-function, the same data from the same seed, sizes in the same unit. Each workload lists the sizes
-each of them runs it at (:attr:`Workload.sizes`).
-
-A workload is one pandas operation (an ``op``) over generated data. The op runs it on a pandas
-object, or on that object's ``par`` accessor, which takes the same call; ``benchmarks/methods.py``
-knows how every other library runs the same op. Data is generated from a fixed seed, so every
-process builds the same frame. What both time, check and report with is here too:
-:func:`timed`, :func:`assert_same` and :func:`format_seconds`.
-
-This module imports only the standard library, numpy and pandas, never pdpar: ``benchmarks/``
-loads it by its path, also in the environment of the peer libraries, where pdpar is not
+``python -m pdpar bench`` (:mod:`pdpar.bench`) and ``benchmarks/`` both run these, so a key
+means one workload everywhere: the same function, the same data from the same seed, sizes in
+the same unit (:attr:`Workload.sizes`). A workload is one pandas operation (an ``op``) over
+generated data, run on a pandas object or on its ``par`` accessor; ``benchmarks/methods.py``
+knows how other libraries run it. Timing, checking and reporting are here too (:func:`timed`,
+:func:`assert_same`, :func:`format_seconds`). This module imports only the standard library,
+numpy and pandas, never pdpar: ``benchmarks/`` loads it by its path, also where pdpar is not
 installed.
 """
 
@@ -30,8 +24,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 
-__all__ = ["SEED", "WORKLOADS", "Workload", "RowApply", "ElementMap", "GroupApply", "Op",
-           "plain", "timed", "assert_same", "format_seconds"]
+__all__ = ["SEED", "WORKLOADS", "Workload", "RowApply", "ElementMap", "GroupApply",
+           "GroupTransform", "Op", "plain", "timed", "assert_same", "format_seconds"]
 
 SEED = 20240611
 T = TypeVar("T")
@@ -77,6 +71,11 @@ def wait_2ms(value: int) -> int:
     return value
 
 
+def group_zscore(group: pd.DataFrame) -> pd.DataFrame:
+    """W8: each column of a group standardised, a few whole-group steps of Python."""
+    return (group - group.mean()) / group.std()
+
+
 def raw_row(r: np.ndarray) -> float:
     """W5: numeric arithmetic on a raw row (an ndarray); numba can compile it."""
     return r[0] * r[1] - r[2] / (1 + abs(r[3]))
@@ -100,8 +99,7 @@ def group_spread(group: pd.DataFrame) -> float:
 
 def group_spread_vectorized(df: pd.DataFrame) -> pd.Series:
     """W5c by hand in pandas: the same values from whole-column groupby reductions."""
-    grouped = df.groupby("g")
-    out = (df["x"] * df["y"]).groupby(df["g"]).max() - grouped["y"].min()
+    out = (df["x"] * df["y"]).groupby(df["g"]).max() - df.groupby("g")["y"].min()
     return out.rename(None)
 
 
@@ -149,6 +147,15 @@ class GroupApply:
         return df.groupby(self.key).apply(self.fn, include_groups=False)
 
 
+@dataclass(frozen=True)
+class GroupTransform(GroupApply):
+    """``df.groupby(key).transform(fn)``."""
+    kind: str = "group_transform"
+
+    def pandas(self, df: pd.DataFrame) -> Any:
+        return df.groupby(self.key).transform(self.fn)
+
+
 Op = RowApply | ElementMap | GroupApply
 
 
@@ -167,8 +174,7 @@ def mixed_frame(rows: int) -> pd.DataFrame:
 
 def int_series(elements: int) -> pd.Series:
     """W2 and W4b: integers below 1,000."""
-    rng = np.random.default_rng(SEED)
-    return pd.Series(rng.integers(0, 1_000, elements), name="x")
+    return pd.Series(np.random.default_rng(SEED).integers(0, 1_000, elements), name="x")
 
 
 def grouped_frame(rows: int) -> pd.DataFrame:
@@ -183,9 +189,8 @@ def grouped_frame(rows: int) -> pd.DataFrame:
 
 def float_frame(rows: int, columns: int = 4) -> pd.DataFrame:
     """W5 and W6: all float64, one block."""
-    rng = np.random.default_rng(SEED)
-    return pd.DataFrame(rng.standard_normal((rows, columns)),
-                        columns=[f"c{i}" for i in range(columns)])
+    values = np.random.default_rng(SEED).standard_normal((rows, columns))
+    return pd.DataFrame(values, columns=[f"c{i}" for i in range(columns)])
 
 
 @contextlib.contextmanager
@@ -216,15 +221,11 @@ PEERS = ("pandarallel", "mapply", "parallel-pandas", "swifter", "dask")
 
 @dataclass(frozen=True)
 class Workload:
-    """One op over data of each size.
-
-    ``make_data(size)`` is a context manager that gives the data (and removes any files it made
-    afterwards). ``sizes`` maps a scale to the sizes run at it, in ``unit``: ``"quick"`` and
-    ``"full"`` are those of ``benchmarks/run.py``; ``"small"``, ``"medium"`` and ``"large"``
-    those of ``python -m pdpar bench``, which runs the workloads that have them. ``methods`` are
-    the names of ``benchmarks/methods.py`` that the suite runs on it; ``measure`` is ``"time"``,
-    or ``"memory"``: one cold call per method, its peak memory sampled.
-    """
+    """One op over data of each size: ``make_data(size)`` is a context manager giving the data
+    (removing any files after). ``sizes`` maps a scale to sizes in ``unit``: ``"quick"`` and
+    ``"full"`` for ``benchmarks/run.py``, ``"small"``, ``"medium"``, ``"large"`` for ``python -m
+    pdpar bench``. ``methods``: names of ``benchmarks/methods.py`` run on it; ``measure``:
+    ``"time"``, or ``"memory"`` (one cold call per method, its peak memory sampled)."""
 
     key: str
     title: str
@@ -302,6 +303,11 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
         GroupApply("g", group_spread, vectorized=group_spread_vectorized),
         plain(grouped_frame), "rows", {"quick": (100_000,), "full": (1_000_000,)},
         ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
+    ),
+    Workload(
+        "W8", "groupby transform: df.groupby('g').transform(group_zscore), 100 rows per group",
+        GroupTransform("g", group_zscore), plain(grouped_frame), "rows",
+        {"quick": (100_000,), "full": (1_000_000,)}, ("pandas", "pdpar auto", "pdpar processes"),
     ),
     Workload(
         "W6", "Peak memory: df.apply(wide_row, axis=1, raw=True), 190 float64 columns",

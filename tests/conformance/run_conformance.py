@@ -10,7 +10,8 @@ Each run is a separate ``pytest`` process over the pandas test modules in :data:
 (those the installed pandas ships), with pandas' own conftest.py fixtures and pandas' pytest
 settings (``pandas_pytest.ini``: strict xfails, warnings as errors). A routed run loads the
 ``pdpar_routing`` plugin, which sends ``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``,
-``Series.map`` and ``groupby(...).apply`` through pdpar with the given backend and chunk size.
+``Series.map``, groupby's ``apply``, ``transform``, ``agg`` and ``filter`` and resample's
+``apply`` and ``agg`` through pdpar with the given backend and chunk size.
 
 The report lists, for each backend, the tests that pass on plain pandas but not when routed.
 Those in ``PROCESS_EXCEPTIONS`` (test_conformance.py: tests that observe the function's side
@@ -45,6 +46,10 @@ PANDAS_TESTS = (
     "pandas.tests.frame.methods.test_map",
     "pandas.tests.groupby.test_apply",
     "pandas.tests.groupby.test_apply_mutate",
+    "pandas.tests.groupby.transform",
+    "pandas.tests.groupby.aggregate",
+    "pandas.tests.groupby.test_filters",
+    "pandas.tests.resample",
 )
 
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")

@@ -38,6 +38,8 @@ CALLS = {
     "series filter": lambda d, on: on(d["x"]).groupby(d["k"]).filter(lambda s: s.sum() > 80),
     "resample apply": lambda d, on: on(TIMED).resample("1D").apply(spread),
     "series resample agg": lambda d, on: on(TIMED["a"]).resample("6h").agg(spread),
+    # pandas selects a resample's column as a groupby over the bins
+    "resample column apply": lambda d, on: on(TIMED).resample("1D")["a"].apply(spread),
 }
 
 

@@ -254,9 +254,13 @@ class ParResampler:
         self._resampler = resampler
         self._overrides = overrides
 
-    def __getitem__(self, key: Any) -> ParResampler:
-        """Select columns, as ``df.resample(...)[key]`` does."""
-        return ParResampler(self._resampler[key], self._overrides)
+    def __getitem__(self, key: Any) -> ParResampler | ParGroupBy:
+        """Select columns, as ``df.resample(...)[key]`` does (pandas gives a groupby over the
+        bins)."""
+        selected = self._resampler[key]
+        if isinstance(selected, pd.api.typing.Resampler):
+            return ParResampler(selected, self._overrides)
+        return ParGroupBy(selected, self._overrides)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._resampler, name)

@@ -204,9 +204,9 @@ def install(options: dict[str, Any]) -> None:
 def _count_chunks() -> None:
     """Count the calls that pdpar really ran in chunks (best effort: where pdpar's kinds hand
     chunks to its backends; nothing is counted if that place has moved)."""
-    import pdpar.kinds
+    import pdpar.execute
 
-    run_chunks = getattr(pdpar.kinds, "run_chunks", None)
+    run_chunks = getattr(pdpar.execute, "run_chunks", None)
     if run_chunks is None:
         return
 
@@ -221,7 +221,7 @@ def _count_chunks() -> None:
 
         return run_chunks(task, each(), *args, **kwargs)
 
-    _patch(pdpar.kinds, "run_chunks", counted)
+    _patch(pdpar.execute, "run_chunks", counted)
 
 
 def skip_stacklevel_checks() -> None:

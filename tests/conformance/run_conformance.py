@@ -149,7 +149,7 @@ def pytest_command(target: Target, outcomes: Path, route: str | None, chunksize:
 
 def run_suite(target: Target, label: str, route: str | None, out_dir: Path, *,
               chunksize: int = 1, n_jobs: int = -1, extra: Sequence[str] = (),
-              timeout: float = 1500, echo: bool = False) -> Run:
+              timeout: float = 3600, echo: bool = False) -> Run:
     """Run pandas' tests once (plain when ``route`` is None) and read back the outcomes."""
     out_dir.mkdir(parents=True, exist_ok=True)
     outcomes = out_dir / f"{label}.json"

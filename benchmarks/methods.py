@@ -328,6 +328,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Pdpar("pdpar threads", backend="threads"),
     Pdpar("pdpar threads (32)", backend="threads", n_jobs=32),
     Pdpar("pdpar jit", jit=True),
+    Pdpar("pdpar 1 CPU", n_jobs=1),
+    Pdpar("pdpar series rows", rows="series"),
     Pandarallel("pandarallel"),
     Mapply("mapply"),
     ParallelPandas("parallel-pandas"),

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 __all__ = [
     "MAX_ROWS",
     "COLUMN_KINDS",
+    "ROW_KINDS",
     "KEY_KINDS",
     "columns",
     "indexes",
@@ -42,6 +43,19 @@ COLUMN_KINDS = (
     "int64[pyarrow]",
     "double[pyarrow]",
     "string[pyarrow]",
+)
+
+#: More column dtypes, for what a function of rows sees of each: the scalar types numpy and
+#: pandas give differ between them, and a row's dtype is that of all its columns together.
+ROW_KINDS = COLUMN_KINDS + (
+    "int32",
+    "uint64",
+    "float32",
+    "Float64",
+    "datetime",
+    "datetime_s",
+    "timedelta",
+    "object",
 )
 
 #: Dtypes of groupby keys; several of them can hold missing keys (for ``dropna``) and
@@ -107,6 +121,32 @@ def columns(draw: Any, kind: str, n: int) -> pd.Series:
         return pd.Series(_with_missing(draw, values, None), dtype="boolean")
     if kind == "string[pyarrow]":
         return pd.Series(_with_missing(draw, draw(_strings(n)), None), dtype=kind)
+    if kind in ("int32", "uint64"):
+        low, high = (0, 2**63 + 5) if kind == "uint64" else (-(2**31), 2**31 - 1)
+        values = draw(st.lists(st.one_of(st.integers(-3, 12).filter(lambda v: v >= low),
+                                         st.sampled_from([low, high])),
+                               min_size=n, max_size=n))
+        return pd.Series(np.array(values, dtype=kind))
+    if kind == "float32":
+        values = draw(st.lists(st.sampled_from([0.0, -1.5, 0.1, math.nan]), min_size=n,
+                               max_size=n))
+        return pd.Series(np.array(values, dtype="float32"))
+    if kind == "Float64":
+        values = draw(st.lists(st.sampled_from([0.0, -1.5, 2.25]), min_size=n, max_size=n))
+        return pd.Series(_with_missing(draw, values, None), dtype="Float64")
+    if kind in ("datetime", "datetime_s"):
+        hours = draw(_ints(n, 0, 8))
+        values = _with_missing(draw, [pd.Timestamp("2024-01-01") + pd.Timedelta(hours=h)
+                                      for h in hours], None)
+        return pd.Series(values, dtype="datetime64[ns]" if kind == "datetime"
+                         else "datetime64[s]")
+    if kind == "timedelta":
+        values = _with_missing(draw, [pd.Timedelta(minutes=m) for m in draw(_ints(n))], None)
+        return pd.Series(values, dtype="timedelta64[ns]")
+    if kind == "object":
+        values = draw(st.lists(st.sampled_from([1, 2.5, "s", None, True, (1, 2)]),
+                               min_size=n, max_size=n))
+        return pd.Series(values, dtype=object)
     raise ValueError(f"unknown column kind {kind!r}")
 
 

@@ -1,6 +1,8 @@
 """The execution layer: joblib pass-through, caller state in workers, in-order windows."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 import warnings
@@ -10,10 +12,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import pdpar
 from pdpar._pandas import PANDAS_3
 from pdpar._warnings import attributed_to_caller
+from pdpar.cpus import usable_cpu_count
+from pdpar.memory import available_bytes
 from pdpar.run import run_chunks
-from reliability import GIVE_UP, wait_for
+from pdpar.run.workers import WORKER_BYTES
+from reliability import GIVE_UP, wait_for, worker_processes
 
 
 def pid_of_row(row):
@@ -28,9 +34,16 @@ def test_other_joblib_backend_names_pass_through():
     assert os.getpid() not in set(df.par(backend="loky", chunksize=10).apply(pid_of_row, axis=1))
 
 
-def test_unknown_backend_name_raises_joblibs_error():
-    with pytest.raises(ValueError, match="Invalid backend"):
-        pd.Series(range(3)).par(backend="no-such-backend").map(abs)
+def test_a_joblib_backend_registered_after_import_can_be_named():
+    from joblib import register_parallel_backend
+    from joblib._parallel_backends import ThreadingBackend
+
+    s = pd.Series(range(3))
+    with pytest.raises(ValueError, match="unknown backend 'pdpar-test-threads'"):
+        s.par(backend="pdpar-test-threads")
+    register_parallel_backend("pdpar-test-threads", ThreadingBackend)
+    got = s.par(backend="pdpar-test-threads", chunksize=1).map(abs)
+    pd.testing.assert_series_equal(got, s.map(abs))
 
 
 def sqrt_of(x):
@@ -55,6 +68,71 @@ def test_warnings_inside_a_call_point_at_the_callers_line():
         with attributed_to_caller():
             warnings.warn("inside", UserWarning, stacklevel=1)
     assert record[0].filename == __file__
+
+
+class CarefulWarning(UserWarning):
+    pass
+
+
+def warns_on_every_element(x):
+    sign = "negative" if x < 0 else "positive"
+    warnings.warn(f"careful with {sign} numbers", CarefulWarning, stacklevel=1)
+    return x
+
+
+@pytest.mark.parametrize("backend, chunksize", [("threads", 100), ("processes", 100),
+                                                ("processes", None)])
+def test_each_distinct_warning_of_the_function_is_shown_once_per_call(backend, chunksize):
+    s = pd.Series(np.arange(-2000.0, 2000.0))
+    for _ in range(2):  # once per call: the second call shows them again
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("default")
+            got = s.par(backend=backend, n_jobs=2, chunksize=chunksize).map(
+                warns_on_every_element)
+        pd.testing.assert_series_equal(got, s)
+        shown = [(r.category, str(r.message), r.filename) for r in record]
+        assert sorted(shown) == [(CarefulWarning, "careful with negative numbers", __file__),
+                                 (CarefulWarning, "careful with positive numbers", __file__)]
+
+
+def test_more_worker_processes_than_memory_for_them_are_refused_before_any_starts():
+
+    df = pd.DataFrame({"a": range(20)})
+    df.par(backend="processes", n_jobs=2, chunksize=5).apply(lambda row: row.a, axis=1)
+    before = {p.pid for p in worker_processes()}
+    too_many = available_bytes() // WORKER_BYTES + 1
+    with pytest.raises(pdpar.PdparError, match=f"n_jobs={too_many} would start {too_many} "
+                                               r"worker processes, about \d+ MB"):
+        df.par(backend="processes", n_jobs=too_many, chunksize=5).apply(lambda row: row.a,
+                                                                          axis=1)
+    assert {p.pid for p in worker_processes()} == before  # the warm pool is still there
+
+
+@pytest.mark.slow  # starts a pool of its own
+def test_more_worker_processes_than_cpus_warn():
+    df = pd.DataFrame({"a": range(20)})
+    n_jobs = usable_cpu_count() + 1
+    with pytest.warns(pdpar.PdparWarning, match=f"n_jobs={n_jobs} starts {n_jobs} worker "
+                                                "processes on .* usable CPUs") as record:
+        got = df.par(backend="processes", n_jobs=n_jobs, chunksize=5).apply(lambda row: row.a,
+                                                                              axis=1)
+    assert record[0].filename == __file__
+    pd.testing.assert_series_equal(got, df["a"].rename(None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # threads may be more than CPUs
+        df.par(backend="threads", n_jobs=n_jobs, chunksize=5).apply(lambda row: row.a, axis=1)
+
+
+def test_a_warning_reaches_a_caller_with_no_source_file():
+    # python -c: the caller's frame has globals but no source for warnings to show
+    program = ("import warnings, pandas as pd, pdpar\n"
+               "def f(x):\n"
+               "    warnings.warn('careful', UserWarning, stacklevel=1)\n"
+               "    return x\n"
+               "pd.Series(range(4)).par(backend='threads', n_jobs=2, chunksize=1).map(f)\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "<string>:5: UserWarning: careful"
 
 
 @pytest.mark.skipif(not PANDAS_3, reason="pandas 3 deprecates Series.map(arg=...)")

@@ -212,7 +212,9 @@ def test_input_is_never_written(backend):
     pd.testing.assert_frame_equal(df, before)
 
 
-def test_chunks_are_views_of_the_input():
+@pytest.mark.parametrize(("rows", "task"), [("series", "record_frame_chunk"),
+                                           ("auto", "cheap_frame_chunk")])
+def test_chunks_are_views_of_the_input(rows, task):
     from pdpar.kinds import rows as frame
 
     seen = []
@@ -222,12 +224,12 @@ def test_chunks_are_views_of_the_input():
         return original(piece, *rest)
 
     df = pd.DataFrame({"x": np.arange(20.0)})
-    original = frame.record_frame_chunk
-    frame.record_frame_chunk = spy
+    original = getattr(frame, task)
+    setattr(frame, task, spy)
     try:
-        df.par(backend="serial", chunksize=5).apply(lambda r: r["x"], axis=1)
+        df.par(backend="serial", chunksize=5, rows=rows).apply(lambda r: r["x"], axis=1)
     finally:
-        frame.record_frame_chunk = original
+        setattr(frame, task, original)
     assert seen == [True] * 4
 
 

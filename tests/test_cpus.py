@@ -524,3 +524,34 @@ def test_cgroup_quota_of_own_cgroup_for_real(version, limit_on):
             proc.wait()
         for path in reversed(made):
             _rmdir_when_empty(path)
+
+
+SPIN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: pass\n"
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc")
+def test_a_process_niced_above_this_one_is_seen_running_but_not_competing(monkeypatch):
+    niced = subprocess.Popen([sys.executable, "-c", SPIN], preexec_fn=lambda: os.nice(19))
+    equal = subprocess.Popen([sys.executable, "-c", SPIN])
+    try:
+        deadline = time.monotonic() + 10
+        seen: dict[int, int] = {}
+        while time.monotonic() < deadline and not {niced.pid, equal.pid} <= seen.keys():
+            seen.update(cpus.running_processes())
+            time.sleep(0.05)
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert seen.get(niced.pid) == min(mine + 19, 19) and seen.get(equal.pid) == mine
+        assert os.getpid() not in seen
+        # two others running, one niced above this process: half of them compete
+        monkeypatch.setattr(cpus, "running_processes",
+                            lambda: {niced.pid: mine + 1, equal.pid: mine})
+        monkeypatch.setattr(cpus, "_competing", None)
+        assert cpus.competing_share() == 0.5
+        monkeypatch.setattr(cpus, "running_processes", lambda: {})
+        monkeypatch.setattr(cpus, "_competing", None)
+        assert cpus.competing_share() is None  # only threads seen: nothing to say
+    finally:
+        niced.kill()
+        equal.kill()
+        niced.wait()
+        equal.wait()

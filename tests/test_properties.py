@@ -290,6 +290,15 @@ def unit_pair_array(unit):
     return np.array([len(unit), _count(unit)])
 
 
+def unit_fields(unit):
+    # reads only fields: a function of rows gets a light row instead of a Series
+    return [unit.get("a"), unit.get("b", 0), "c" in unit]
+
+
+def unit_field_and_label(unit):
+    return pd.Series({"a": unit.get("a"), "label": unit.name})
+
+
 def unit_count_plus(unit, offset, *, scale=1):
     return _count(unit) * scale + offset
 
@@ -309,6 +318,8 @@ UNIT_FUNCTIONS = (
     unit_ragged_series,
     unit_ragged_list,
     unit_pair_array,
+    unit_fields,
+    unit_field_and_label,
     lambda unit: (len(unit), str(_first(unit))),
 )
 

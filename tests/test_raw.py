@@ -72,3 +72,16 @@ def test_raw_rows_are_measured_and_sized_automatically(backend):
     expected = df.apply(triple, axis=1, raw=True)
     got = df.par(backend=backend).apply(triple, axis=1, raw=True)
     pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("options", [{}, {"backend": "serial", "chunksize": 3},
+                                     {"backend": "threads"}, {"backend": "processes"},
+                                     {"jit": True}],
+                         ids=["auto", "serial", "threads", "processes", "jit"])
+def test_the_plan_counts_every_row_of_a_raw_call(options):
+    import pdpar
+
+    df = pd.DataFrame(np.arange(40.0).reshape(10, 4))
+    df.par(**options).apply(lambda r: r[0] + r[1], axis=1, raw=True)
+    plan = pdpar.last_plan()
+    assert plan.n_units == 10 and str(plan).startswith("Plan(10 rows"), plan

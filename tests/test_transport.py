@@ -5,6 +5,8 @@ import glob
 import mmap
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 
 import cloudpickle
@@ -128,6 +130,29 @@ def fail_on_chunk_two(piece):
     if piece.iloc[0] == 2 * BIG:
         raise ValueError("chunk two")
     return float(piece.sum())
+
+
+def test_the_next_call_removes_the_spool_folders_of_dead_processes_only(spool_dirs):
+    from pdpar.sweep import sweep
+
+    shm, disk = spool_dirs
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid is free: no process has it
+    left = [base / f"pdpar-{dead.pid}-{name}" for base in (shm, disk) for name in ("a", "b")]
+    for folder in left:
+        folder.mkdir()
+        (folder / "chunk-1").write_bytes(b"x" * 100)
+    kept = [shm / f"pdpar-{os.getpid()}-mine", shm / f"pdpar-{os.getppid()}-parent",
+            shm / "pdpar-bench-files-x", shm / "other"]
+    for folder in kept:
+        folder.mkdir()
+    (disk / f"pdpar-{dead.pid}-file").write_bytes(b"not a folder")
+    s = pd.Series(np.arange(2 * BIG, dtype=np.float64))  # spooled: in shm, where room is
+    assert s.par(backend="processes", n_jobs=2, chunksize=BIG).map(abs).equals(s)
+    assert leftovers([shm]) == sorted(map(str, kept))  # the call spooled in shm and swept it
+    # the temporary folder is swept by the next call that spools there
+    assert sorted(sweep(str(disk))) == [f"pdpar-{dead.pid}-a", f"pdpar-{dead.pid}-b"]
+    assert [f.name for f in disk.iterdir()] == [f"pdpar-{dead.pid}-file"]
 
 
 def test_spool_files_are_removed_when_a_chunk_fails():

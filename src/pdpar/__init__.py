@@ -16,7 +16,7 @@ from typing import Any
 
 from . import accessor as _accessor  # noqa: F401  (registers the accessors)
 from ._pandas import PANDAS_3
-from .errors import JitError, PdparError, RemoteTraceback, WorkerCrashedError
+from .errors import JitError, PdparError, PdparWarning, RemoteTraceback, WorkerCrashedError
 from .options import Options, config, current_options
 from .plan import Plan, last_plan
 from .run import shutdown
@@ -39,6 +39,7 @@ __all__ = [
     "PdparError",
     "JitError",
     "WorkerCrashedError",
+    "PdparWarning",
     "RemoteTraceback",
     "__version__",
 ]

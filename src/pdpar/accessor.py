@@ -8,7 +8,9 @@ its kind. ``df.par(n_jobs=2, backend="threads")`` returns an accessor with those
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
+import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,6 +54,33 @@ def _with_function(arguments: dict[str, Any], args: tuple, kwargs: dict[str, Any
     if name in kwargs:
         return args, {**kwargs, name: wrap(kwargs[name])}
     return (wrap(args[0]), *args[1:]), kwargs
+
+
+_OPTION_NAMES = frozenset(f.name for f in dataclasses.fields(Options))
+
+
+def _accepts(func: Any, name: str) -> bool:
+    """Whether ``func`` takes a keyword argument ``name`` (True when that cannot be told)."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):
+        return not isinstance(func, types.BuiltinFunctionType)
+    return any(p.kind is p.VAR_KEYWORD or (p.name == name and p.kind is not p.POSITIONAL_ONLY)
+               for p in parameters)
+
+
+def _check_keywords(func: Any, keywords: dict[str, Any], obj: Any, method: str) -> None:
+    """A TypeError when a keyword argument meant for the function is a pdpar option the
+    function does not take: options go to ``par(...)``, not to the method."""
+    if not callable(func) or isinstance(func, str):
+        return  # pandas resolves named and listed functions itself
+    for name in keywords:
+        if name in _OPTION_NAMES and not _accepts(func, name):
+            raise TypeError(
+                f"{name}={keywords[name]!r} was given to {method}(), which passes keyword "
+                f"arguments on to the function, and the function takes no {name!r}: pdpar's "
+                f"options go in par(...), as in {'df' if isinstance(obj, pd.DataFrame) else 's'}"
+                f".par({name}={keywords[name]!r}).{method}(...)")
 
 
 def _binder(method: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
@@ -114,7 +143,7 @@ class _Par:
 
     def __call__(self, **options: Any) -> Any:
         """An accessor with these options (n_jobs, backend, chunksize, max_inflight,
-        progress, jit, broadcast) over the defaults from :func:`pdpar.config`."""
+        progress, jit, broadcast, rows) over the defaults from :func:`pdpar.config`."""
         overrides = {**self._overrides, **options}
         current_options().replace(**overrides)  # check now, where the caller wrote them
         return type(self)(self._obj, overrides)
@@ -128,6 +157,9 @@ class _Par:
              args: tuple, kwargs: dict[str, Any]) -> Any:
         options = self.options
         arguments = bind(self._obj, args, kwargs)
+        function = arguments.get("func", arguments.get("arg"))
+        _check_keywords(function, arguments.get("kwargs") or {}, self._obj,
+                        entry.__name__.split("_")[0])
         with entered(), call_notes(), attributed_to_caller(), _broadcasting(options) as wrap:
             if wrap is not None:
                 args, kwargs = _with_function(arguments, args, kwargs, wrap)
@@ -238,6 +270,7 @@ class ParGroupBy:
     def apply(self, func: Any, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
         """``groupby(...).apply(func, *args, **kwargs)``, groups in parallel."""
         options = current_options().replace(**self._overrides)
+        _check_keywords(func, kwargs, self._groupby.obj, "groupby(...).apply")
         include_groups = kwargs.pop("include_groups", kinds.NOT_GIVEN)
         with entered(), call_notes(), attributed_to_caller(), _broadcasting(options) as wrap:
             if wrap is not None:

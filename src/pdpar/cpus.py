@@ -14,6 +14,7 @@ quotas, which can change while the process runs, but rarely) at most once per
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import time
@@ -48,8 +49,10 @@ def usable_cpu_count() -> int:
     return count
 
 
+@functools.cache
 def _os_cpu_count() -> int:
-    """Return ``os.cpu_count()``, or 1 when it is unknown."""
+    """Return ``os.cpu_count()``, or 1 when it is unknown: the CPUs the machine has, read once
+    (reading them took 20 us, and every call reads them a few times)."""
     return os.cpu_count() or 1
 
 
@@ -274,3 +277,54 @@ class LoadWatch:
         if not self._samples:
             return None
         return max(0.0, sum(self._samples) / len(self._samples) - 1.0)
+
+
+def competing_share() -> float | None:
+    """The share of the other running processes that compete with this one for a CPU: those
+    whose nice value is at most this process's. A process niced above it (a background build,
+    ``nice -n 19``) takes a CPU only when nothing of this process wants it, so it is not load
+    for this process; ``/proc/loadavg`` counts it all the same.
+
+    Read from ``/proc/<pid>/stat`` of every process (several milliseconds on a busy machine:
+    only worth it for a call that takes far longer), at most once per :data:`REREAD_SECONDS`.
+    None where that is unknown, or no other running process was seen (the runnable tasks are
+    threads of processes whose main thread waits).
+    """
+    global _competing
+    now = time.monotonic()
+    if _competing is not None and now - _competing[0] < REREAD_SECONDS:
+        return _competing[1]
+    others = running_processes()
+    if not others:
+        share = None
+    else:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        share = sum(1 for nice in others.values() if nice <= mine) / len(others)
+    _competing = (now, share)
+    return share
+
+
+_competing: tuple[float, float | None] | None = None
+
+
+def running_processes() -> dict[int, int]:
+    """The processes running or ready to run other than this one, with their nice values (an
+    empty dict where ``/proc`` cannot be read)."""
+    me = os.getpid()
+    found: dict[int, int] = {}
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:
+        return found
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read()
+            fields = stat[stat.rindex(b")") + 2:].split()  # the name may hold spaces
+            if fields[0] == b"R":
+                found[int(entry.name)] = int(fields[16])
+        except (OSError, ValueError, IndexError):
+            continue  # the process ended meanwhile
+    return found

@@ -17,6 +17,7 @@ __all__ = [
     "JitError",
     "WorkerCrashedError",
     "RemoteTraceback",
+    "PdparWarning",
     "add_label_note",
     "labelled",
     "ChunkSpan",
@@ -33,6 +34,10 @@ class JitError(PdparError):
 
 class WorkerCrashedError(PdparError):
     """A worker process died while running a chunk (killed, crashed or out of memory)."""
+
+
+class PdparWarning(UserWarning):
+    """A call runs, but not as well as it could: more worker processes than CPUs, say."""
 
 
 class RemoteTraceback(Exception):

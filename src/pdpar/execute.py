@@ -58,6 +58,9 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
                     measurement, travel=travel(work, measurement.units, results))
                 chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm)
             plan = chosen
+        if plan.plain and work.in_caller and plan.probed < rest:
+            # the kind's chunks beat pandas: the rest runs in the caller as one more chunk
+            plan = dataclasses.replace(plan, bounds=((plan.probed, rest),))
         # the units that ran before this work are the call's too: counted as measured
         first = work.first
         plan = decided(dataclasses.replace(

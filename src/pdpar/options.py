@@ -10,16 +10,40 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-from collections.abc import Callable, Mapping
+import difflib
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-__all__ = ["Options", "config", "current_options", "BUILTIN_BACKENDS"]
+__all__ = ["Options", "config", "current_options", "BUILTIN_BACKENDS", "OWN_BACKENDS",
+           "did_you_mean"]
 
-#: Backends pdpar runs itself. Any other string is handed to joblib as a backend name
-#: (``"dask"``, ``"ray"``, or one registered with ``joblib.register_parallel_backend``).
+#: Backends pdpar runs itself on this machine.
 BUILTIN_BACKENDS = ("auto", "serial", "threads", "processes")
 
+#: Every backend name pdpar knows without asking joblib: its own, and its cluster backends.
+#: Any other name must be a joblib backend, registered (``joblib.register_parallel_backend``)
+#: before it is named.
+OWN_BACKENDS = (*BUILTIN_BACKENDS, "dask", "ray")
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'processes'?)`` for the choice closest to ``word``, or ``""``: a
+    choice ``word`` begins, or one spelled alike."""
+    choices = list(choices)
+    starting = [c for c in choices if c.lower().startswith(word.lower())]
+    close = starting if len(starting) == 1 else difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _joblib_backends() -> list[str]:
+    """The names of joblib's registered backends (and those it registers on first use)."""
+    from joblib import parallel
+
+    names = {*parallel.BACKENDS, *getattr(parallel, "EXTERNAL_BACKENDS", {})}
+    return sorted(names - set(OWN_BACKENDS))
+
 JitMode = Literal[False, True, "auto"]
+RowsMode = Literal["auto", "series"]
 
 
 def _check_n_jobs(value: object) -> None:
@@ -41,6 +65,16 @@ def _check_backend(value: object) -> None:
         raise ValueError(
             f"backend must be one of {', '.join(map(repr, BUILTIN_BACKENDS))} "
             "or a joblib backend name, got ''"
+        )
+    if value in OWN_BACKENDS:
+        return
+    registered = _joblib_backends()  # joblib is imported only for a name not pdpar's own
+    if value not in registered and value not in OWN_BACKENDS:
+        raise ValueError(
+            f"unknown backend {value!r}{did_you_mean(value, [*OWN_BACKENDS, *registered])}: "
+            f"backend must be one of {', '.join(map(repr, OWN_BACKENDS))}, or a registered "
+            f"joblib backend ({', '.join(map(repr, registered))}; register others with "
+            "joblib.register_parallel_backend before naming them)"
         )
 
 
@@ -81,6 +115,12 @@ def _check_jit(value: object) -> None:
     raise ValueError(f"jit must be False, True or 'auto', got {value!r}")
 
 
+def _check_rows(value: object) -> None:
+    if isinstance(value, str) and value in ("auto", "series"):
+        return
+    raise ValueError(f"rows must be 'auto' or 'series', got {value!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class Options:
     """How a call runs. Every field is checked when the value is made.
@@ -89,9 +129,10 @@ class Options:
         n_jobs: Number of workers; -1 means every usable CPU (affinity and cgroup quota
             aware, overridden by the ``PDPAR_N_JOBS`` environment variable), -2 all but one,
             and so on.
-        backend: ``"auto"``, ``"serial"``, ``"threads"``, ``"processes"``, or any joblib
-            backend name. A named backend is always used; only ``"auto"`` may decide to run
-            serially.
+        backend: ``"auto"``, ``"serial"``, ``"threads"``, ``"processes"``, ``"dask"``,
+            ``"ray"``, or the name of a registered joblib backend (checked here: an unknown
+            name raises ValueError suggesting the closest). A named backend is always used;
+            only ``"auto"`` may decide to run serially.
         chunksize: Rows (or columns, elements, groups) per chunk; None chooses automatically.
         max_inflight: Most chunks submitted but not yet collected; None chooses
             automatically.
@@ -102,6 +143,11 @@ class Options:
         broadcast: None, or a dict of large read-only objects (a model, a lookup table)
             passed to the function as keyword arguments. Worker processes receive them once
             per call, not once per chunk.
+        rows: ``"auto"``: ``df.apply(func, axis=1)`` hands the function a light row instead
+            of a Series when its code proves that it only reads fields of the row
+            (``row["a"]``, ``row.a``, ``row.name``, ``row.get("a")``, ``"a" in row``), with
+            the values and types pandas' row would give; ``"series"``: always the Series
+            pandas builds.
     """
 
     n_jobs: int = -1
@@ -111,6 +157,7 @@ class Options:
     progress: bool | Callable[..., Any] = False
     jit: JitMode = False
     broadcast: Mapping[str, Any] | None = None
+    rows: RowsMode = "auto"
 
     def __post_init__(self) -> None:
         _check_n_jobs(self.n_jobs)
@@ -120,14 +167,17 @@ class Options:
         _check_progress(self.progress)
         _check_jit(self.jit)
         _check_broadcast(self.broadcast)
+        _check_rows(self.rows)
 
     def replace(self, **changes: Any) -> Options:
         """A copy with ``changes`` applied; unknown names raise TypeError naming them."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        names = [f.name for f in dataclasses.fields(self)]
+        unknown = sorted(set(changes) - set(names))
         if unknown:
-            valid = ", ".join(f.name for f in dataclasses.fields(self))
+            hints = "".join(did_you_mean(name, names) for name in unknown)
             raise TypeError(
-                f"unknown pdpar option(s): {', '.join(sorted(unknown))}; valid options: {valid}"
+                f"unknown pdpar option(s): {', '.join(unknown)}{hints}; valid options: "
+                f"{', '.join(names)}"
             )
         return dataclasses.replace(self, **changes)
 

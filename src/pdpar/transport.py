@@ -47,6 +47,7 @@ import numpy as np
 
 from ._pandas import all_strings
 from .errors import PdparError
+from .sweep import sweep
 
 __all__ = ["Spool", "Parcel", "receive", "SPOOL_MIN_BYTES", "compact", "ChunkPickler",
            "unpicklable_part", "dumps", "dumps_inband"]
@@ -242,6 +243,7 @@ class Spool:
 
     def _folder(self, base: str) -> str:
         if base not in self._folders:
+            sweep(base)  # the folders of processes killed mid-call
             self._folders[base] = tempfile.mkdtemp(prefix=f"pdpar-{os.getpid()}-", dir=base)
         return self._folders[base]
 

@@ -26,6 +26,9 @@ class Work:
     memory. ``nbytes`` is the size of the whole input; ``weights`` (groups: their rows) make
     chunks balanced by weight rather than by count. ``shared``, when given, is in every
     payload (the function and its arguments); it is closed when the work is done.
+    ``in_caller`` says that the task runs faster than pandas' own method: what the automatic
+    backend leaves to the caller then runs there as one more chunk, instead of being handed
+    to pandas.
     """
 
     task: Callable[..., Any]
@@ -36,6 +39,7 @@ class Work:
     nbytes: int = 0
     weights: np.ndarray | None = None
     shared: Shared | None = None
+    in_caller: bool = False
 
 
 class Unfinished:

@@ -245,7 +245,8 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
          "small": (1_000, 4_000, 16_000),
          "medium": (1_000, 3_000, 10_000, 30_000, 100_000),
          "large": (1_000, 10_000, 100_000, 300_000, 1_000_000)},
-        BASELINES + ("pdpar auto", "pdpar processes") + PEERS,
+        BASELINES + ("pdpar auto", "pdpar processes", "pdpar 1 CPU", "pdpar series rows")
+        + PEERS,
     ),
     Workload(
         "W2", "Light function, overhead curve: s.map(lambda x: x ** 2)",
@@ -296,7 +297,8 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
         "W5b", "Named-field row function: df.apply(named_row, axis=1), W5's arithmetic",
         RowApply(named_row, vectorized=raw_row_vectorized), plain(float_frame), "rows",
         {"quick": (100_000,), "full": (1_000_000,)},
-        ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
+        ("pandas", "pandas numba", "numpy vectorized", "pdpar auto", "pdpar 1 CPU",
+         "pdpar series rows", "pdpar processes", "pdpar jit"),
     ),
     Workload(
         "W5c", "Numeric group function: groupby('g').apply(group_spread), 100 rows per group",

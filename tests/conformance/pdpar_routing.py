@@ -202,13 +202,11 @@ def install(options: dict[str, Any]) -> None:
 
 
 def _count_chunks() -> None:
-    """Count the calls that pdpar really ran in chunks (best effort: where pdpar's kinds hand
-    chunks to its backends; nothing is counted if that place has moved)."""
+    """Count the calls that pdpar really ran in chunks on a backend, after measuring (where
+    :func:`pdpar.execute.execute` hands chunks to the backends)."""
     import pdpar.execute
 
-    run_chunks = getattr(pdpar.execute, "run_chunks", None)
-    if run_chunks is None:
-        return
+    run_chunks = pdpar.execute.run_chunks  # an AttributeError says that the place has moved
 
     @functools.wraps(run_chunks)
     def counted(task: Any, chunks: Any, *args: Any, **kwargs: Any) -> Any:

@@ -8,9 +8,9 @@ which is tested on every supported pandas version (2.2 and 3.x).
 
 Its modules, whose names are all reachable from here: :mod:`.methods` (the captured methods
 and the pandas version), :mod:`.apply` (``DataFrame.apply``, ``DataFrame.map``, ``Series.map``
-and ``Series.apply``), :mod:`.groupby`, :mod:`.results` (what both assemble: Series results
-with shared indexes) and :mod:`.standin` (the stand-in for the user's function when pandas
-finishes a call).
+and ``Series.apply``), :mod:`.rows` (the values pandas' row Series hold, column by column),
+:mod:`.groupby`, :mod:`.results` (what both assemble: Series results with shared indexes) and
+:mod:`.standin` (the stand-in for the user's function when pandas finishes a call).
 
 The real methods are captured at import: pdpar calls these, never the attributes on the
 classes, so a program (or pdpar's conformance tests) that reroutes ``DataFrame.apply`` through
@@ -61,6 +61,13 @@ from .results import (
     link_identical_indexes,
     stack_series_results,
 )
+from .rows import (
+    columns_reason,
+    reads_attribute,
+    row_columns,
+    row_dtype,
+    row_names,
+)
 from .standin import (
     switch_standin,
     switching_standin,
@@ -103,4 +110,9 @@ __all__ = [
     "stack_series_results",
     "switching_standin",
     "switch_standin",
+    "row_dtype",
+    "columns_reason",
+    "row_columns",
+    "row_names",
+    "reads_attribute",
 ]

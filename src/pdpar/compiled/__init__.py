@@ -12,7 +12,9 @@ Combine: the output array wrapped as pandas wraps the same results.
 
 Before any unit runs compiled, the first unit runs through pandas itself (the Python function).
 Its result is the one kept, and it is the check: the compiled function must give the same type
-and value on that unit, else the call is declined. Declining raises :class:`pdpar.JitError`
+and the same value, to the last bit, on that unit, else the call is declined. The compiled code
+computes what Python and numpy compute (:mod:`.exact`, :mod:`.pipeline`), or refuses to
+compile. Declining raises :class:`pdpar.JitError`
 with ``jit=True``; with ``jit="auto"`` the call goes on as pandas in the caller, from the second
 unit on, so that no unit runs twice. What cannot be compiled faithfully (str, object,
 categorical, datetime, nullable and Arrow data; groups whose columns hold missing values, which
@@ -49,12 +51,6 @@ class Declined(Exception):
 class Disagree(Exception):
     """The compiled function's result on the first unit is not pandas'; the argument is
     pandas' result for the units run (or None when they cannot be replayed)."""
-
-
-#: Relative difference allowed between the compiled function's result and pandas' on the
-#: checked unit: compiled reductions add in another order than numpy's pairwise sums, which
-#: changes the last bits; any real difference of meaning is far larger.
-CHECK_RTOL = 1e-12
 
 
 def declined(options: Options, reason: str) -> None:
@@ -128,17 +124,21 @@ def scalar_args(args: tuple, kwargs: dict[str, Any]) -> tuple:
 
 
 def same(value: Any, expected: Any, dtype: np.dtype) -> bool:
-    """Whether the compiled result ``value`` equals pandas' ``expected``, both as ``dtype``."""
+    """Whether the compiled result ``value`` is pandas' ``expected`` to the last bit (the sign
+    of a zero included; any NaN equals any NaN), both as ``dtype``."""
     try:
         a = np.asarray(value).astype(dtype)
         b = np.asarray(expected).astype(dtype)
     except (TypeError, ValueError):
         return False
-    if a.shape != b.shape:
+    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=dtype.kind in "fc"):
         return False
-    if dtype.kind in "fc":
-        return bool(np.allclose(a, b, rtol=CHECK_RTOL, atol=0.0, equal_nan=True))
-    return bool(np.array_equal(a, b))
+    if dtype.kind == "f":
+        return bool(np.array_equal(np.signbit(a), np.signbit(b)))
+    if dtype.kind == "c":
+        return all(np.array_equal(np.signbit(part(a)), np.signbit(part(b)))
+                   for part in (np.real, np.imag))
+    return True
 
 
 def python_scalar_dtype(dtype: np.dtype, values: np.ndarray) -> np.dtype:

@@ -130,15 +130,24 @@ def compile_function(func: Any, error_model: str) -> Compiled:
                     and _same(entry.references, references):
                 return entry
         started = time.perf_counter()
-        import numba
+        from .pipeline import exact_njit
 
-        dispatcher = numba.njit(nogil=True, error_model=error_model)(func)  # type: ignore[call-overload]
+        dispatcher = exact_njit(func, error_model)
         entry = Compiled(func, references, error_model, dispatcher,
                          seconds=time.perf_counter() - started)
         entries = _cache.setdefault(id(func.__code__), [])
         entries.append(entry)
         del entries[:-_MAX_PER_CODE]
         return entry
+
+
+def _compile_error(func: Any, exc: BaseException) -> JitError:
+    """Why ``func`` is not compiled: refused as inexact (:mod:`.exact`), or numba's reason."""
+    from .exact import Inexact
+
+    if isinstance(exc, Inexact):
+        return JitError(f"{_name(func)} is not compiled: {exc}")
+    return JitError(f"numba cannot compile {_name(func)}: {numba_reason(exc)}")
 
 
 def numba_reason(exc: BaseException) -> str:
@@ -176,8 +185,7 @@ def result_spec(compiled: Compiled, unit: Any, args: tuple) -> ResultSpec:
             if new:
                 compiled.dispatcher.compile(types_)
     except Exception as exc:
-        raise JitError(f"numba cannot compile {_name(compiled.func)}: "
-                       f"{numba_reason(exc)}") from exc
+        raise _compile_error(compiled.func, exc) from exc
     if new:
         compiled.seconds += time.perf_counter() - started
     returned = compiled.dispatcher.overloads[types_].signature.return_type

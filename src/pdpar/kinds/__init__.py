@@ -40,9 +40,9 @@ def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
                 call_kwargs: dict[str, Any], options: Options) -> Any:
     """``df.apply(*call_args, **call_kwargs)``; ``arguments`` is their binding to its signature."""
     # result_type="broadcast" passes Series even with raw=True
-    raw = arguments["raw"] and arguments["result_type"] != "broadcast"
-    kind = RawApply if raw else FrameApply
-    return run(kind(df, arguments, call_args, call_kwargs), options)
+    if arguments["raw"] and arguments["result_type"] != "broadcast":
+        return run(RawApply(df, arguments, call_args, call_kwargs), options)
+    return run(FrameApply(df, arguments, call_args, call_kwargs, options.rows), options)
 
 
 def map_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,

@@ -18,6 +18,7 @@ A call goes, in this order:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,9 @@ class Call:
     then: Callable[..., Any] | None = None
     #: Whether pandas passes the function more than the unit (``args`` or keyword arguments).
     more_arguments: bool = False
+    #: Whether the chunk task runs faster than pandas' own method: then what the plan leaves
+    #: to the calling process runs there as chunks, rather than being handed to pandas.
+    in_caller: bool = False
 
     def declines(self) -> str | None:
         """Why the call goes to pandas as it is, or None."""
@@ -101,7 +105,7 @@ class Call:
             return (*self.payload(span), shared)
 
         return Work(self.task(), payload, self.unit, self.n_units, len(self.ran()),
-                    self.nbytes(), self.weights(), shared)
+                    self.nbytes(), self.weights(), shared, self.in_caller)
 
     def execute(self, plan: Plan, options: Options) -> list[Any] | Unfinished:
         """The chunks' results in order (or :class:`Unfinished`)."""
@@ -139,7 +143,9 @@ def run(call: Call, options: Options) -> Any:
         first = len(call.ran())
         if first:
             plan = plan_call(call.unit, call.n_units - first, options)
-    if plan.plain:
+    if plan.plain and call.in_caller and not call.ran():
+        plan = dataclasses.replace(plan, bounds=((0, call.n_units),))  # one chunk, here
+    elif plan.plain:
         return _handed_to_pandas(call, plan)
     chunks = call.execute(plan, options)
     if isinstance(chunks, Unfinished):  # its results are the measured chunks'
@@ -199,6 +205,8 @@ def share_indexes(results: list[Any]) -> list[Any]:
     Sharing one object per run of identical indexes changes nothing pandas can see (values,
     dtype, names and type are the same) and lets pickling send the index once per chunk.
     """
+    if not any(issubclass(kind, pd.Series) for kind in set(map(type, results))):
+        return results  # no Series (the set is made at C speed)
     shared: pd.Index | None = None
     out = []
     for result in results:

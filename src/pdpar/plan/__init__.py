@@ -9,7 +9,8 @@ processes, how many workers, or where chunks begin and end.
 """
 
 from .model import Measurement, Plan, Sample, Travel, format_seconds, measured, singular
-from .state import Planned, call_notes, decided, jit_declined, last_plan, planning
+from .state import Planned, call_notes, decided, jit_declined, last_plan, planning, rows_chosen
 
 __all__ = ["Plan", "Measurement", "Sample", "Travel", "measured", "format_seconds", "singular",
-           "Planned", "call_notes", "decided", "jit_declined", "last_plan", "planning"]
+           "Planned", "call_notes", "decided", "jit_declined", "last_plan", "planning",
+           "rows_chosen"]

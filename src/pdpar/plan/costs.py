@@ -45,6 +45,9 @@ class Costs:
             to see it on ``wait_evidence_units`` units.
         small_call_seconds: a call whose whole work is estimated below this runs in the caller
             without measuring more.
+        competing_scan_seconds: on a busy machine, a call whose rest is estimated above this
+            reads which running processes are niced above it (they are no load for it;
+            :func:`pdpar.cpus.competing_share`; reading them took 7-11 ms with 150 processes).
 
     Running the rest (:mod:`.policy`):
         dispatch_seconds: dispatching one chunk on a warm pool, by backend (dask: a local
@@ -91,6 +94,7 @@ class Costs:
     probe_growth: int = 32
     wait_probe_seconds: float = 0.1
     small_call_seconds: float = 0.005
+    competing_scan_seconds: float = 0.5
 
     dispatch_seconds: Mapping[str, float] = field(
         default_factory=lambda: _frozen(threads=0.0002, processes=0.0015, dask=0.015))

@@ -141,7 +141,9 @@ class Plan:
     calling process; ``compile_seconds`` is what compiling took in this call (0 when the
     function was compiled before). ``jit`` says why a call that asked for ``jit="auto"`` was
     not compiled. ``start_seconds`` is what starting the worker processes was estimated to
-    cost, when the automatic backend found none running.
+    cost, when the automatic backend found none running. ``rows``, for ``DataFrame.apply`` over
+    rows, is ``"cheap rows"`` when the function gets a light row instead of a Series, else why
+    it gets the Series.
     """
 
     unit: str
@@ -159,6 +161,7 @@ class Plan:
     compile_seconds: float | None = None
     jit: str | None = None
     start_seconds: float | None = None
+    rows: str | None = None
 
     @property
     def n_chunks(self) -> int:
@@ -177,6 +180,8 @@ class Plan:
             how = f"{self.backend}, n_jobs={self.n_jobs}, {self.n_chunks} chunks"
             if self.compiled:
                 how = "compiled with numba, " + how
+            elif self.rows == "cheap rows":
+                how += ", cheap rows"
         return f"Plan({counted(self.n_units, self.unit)}: {how}; {self.reason})"
 
     def explain(self) -> str:
@@ -210,6 +215,9 @@ class Plan:
                          "while measuring; their results are part of the result")
         if self.jit:
             lines.append(f"not compiled: {self.jit}")
+        if self.rows and not self.compiled:
+            lines.append("rows: cheap rows (a light row of the fields the function reads)"
+                         if self.rows == "cheap rows" else f"rows: Series, as {self.rows}")
         return "\n".join(lines)
 
 

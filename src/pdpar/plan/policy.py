@@ -38,7 +38,7 @@ import numpy as np
 
 from ..cpus import usable_cpu_count
 from ..options import Options
-from ..run import cluster_workers
+from ..run import check_processes_possible, cluster_workers, processes_unavailable
 from .bounds import even_bounds, jit_bounds, rest_weight, size_chunks
 from .costs import costs
 from .model import Measurement, Plan, counted, format_seconds
@@ -73,6 +73,8 @@ def plan_call(unit: str, n_units: int, options: Options) -> Plan:
     """
     backend = options.backend
     n_jobs = resolve_n_jobs(options.n_jobs)
+    if backend == "processes":
+        check_processes_possible()  # before anything runs
     if backend == "auto":
         if n_jobs == 1:
             return Plan(unit, "serial", 1, (), "one usable CPU", n_units=n_units)
@@ -210,6 +212,7 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     rest_bytes = nbytes * rest / max(n_units, 1)
     estimates = estimate(plan.unit, rest, rest_weight(probed, n_units, weights), m,
                          rest_bytes, plan.n_jobs, pool_warm)
+    refused = _processes_refused(m, estimates)
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
@@ -225,21 +228,34 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
         reason = (f"a pool would not pay (the best, {parallel}, is estimated at "
                   f"{format_seconds(estimates[parallel])} against "
                   f"{format_seconds(estimates['serial'])} in the calling process)")
-        if m.travel is not None and m.travel.refused:
-            reason += f"; worker processes cannot run it: {m.travel.refused}"
+        if refused:
+            reason += f"; {refused}"
         return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(), reason=reason)
     n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
     why = ("the function waits (CPU time well below wall time): threads"
            if parallel == "threads" and m.waits else f"{parallel}")
     reason = f"{why}, estimated {speedup:.2f}x faster than serial"
-    if m.travel is not None and m.travel.refused and parallel != "processes":
-        reason += f" (not processes: {m.travel.refused})"
+    if refused and parallel != "processes":
+        reason += f" ({refused})"
     if starts_pool:
         reason = (f"processes: the worker processes start in this call (estimated "
                   f"{speedup:.2f}x serial's speed), and calls like it that follow find them "
                   "warm")
     plan = dataclasses.replace(plan, backend=parallel, n_jobs=n_jobs, reason=reason)
     return size_chunks(plan, n_units, m, nbytes, weights)
+
+
+def _processes_refused(m: Measurement, estimates: dict[str, float]) -> str | None:
+    """Why worker processes are no candidate for this call (their estimate becomes infinite),
+    or None: they cannot start here (a daemonic process), or cannot run the function."""
+    why = processes_unavailable()
+    if why:
+        why = f"processes are no candidate: {why}"
+    elif m.travel is not None and m.travel.refused:
+        why = f"worker processes cannot run it: {m.travel.refused}"
+    if why:
+        estimates["processes"] = math.inf
+    return why
 
 
 def _pool_pays_later(estimates: dict[str, float], start: float) -> bool:

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from .model import Plan
 
-__all__ = ["Planned", "decided", "last_plan", "call_notes", "jit_declined", "planning"]
+__all__ = ["Planned", "decided", "last_plan", "call_notes", "jit_declined", "rows_chosen",
+           "planning"]
 
 logger = logging.getLogger("pdpar")
 
@@ -22,6 +23,8 @@ _planning: contextvars.ContextVar[bool] = contextvars.ContextVar("pdpar_planning
                                                                  default=False)
 _jit_note: contextvars.ContextVar[str | None] = contextvars.ContextVar("pdpar_jit_note",
                                                                        default=None)
+_rows_note: contextvars.ContextVar[str | None] = contextvars.ContextVar("pdpar_rows_note",
+                                                                        default=None)
 
 
 class Planned(BaseException):
@@ -42,6 +45,9 @@ def decided(plan: Plan) -> Plan:
     note = _jit_note.get()
     if note and not plan.compiled:
         plan = dataclasses.replace(plan, jit=note)
+    rows = _rows_note.get()
+    if rows and plan.rows is None:
+        plan = dataclasses.replace(plan, rows=rows)
     _last_plan.set(plan)
     if logger.isEnabledFor(logging.DEBUG):  # explain() formats text: only when logged
         logger.debug("%s", plan.explain())
@@ -63,17 +69,25 @@ def last_plan() -> Plan | None:
 
 @contextlib.contextmanager
 def call_notes() -> Iterator[None]:
-    """A pdpar call: notes made during it (:func:`jit_declined`) end with it."""
+    """A pdpar call: notes made during it (:func:`jit_declined`, :func:`rows_chosen`) end
+    with it."""
     token = _jit_note.set(None)
+    rows = _rows_note.set(None)
     try:
         yield
     finally:
+        _rows_note.reset(rows)
         _jit_note.reset(token)
 
 
 def jit_declined(reason: str) -> None:
     """Note, for this call's plan, why the function was not compiled."""
     _jit_note.set(reason)
+
+
+def rows_chosen(note: str) -> None:
+    """Note, for this call's plan, whether the function gets cheap rows, or why not."""
+    _rows_note.set(note)
 
 
 @contextlib.contextmanager

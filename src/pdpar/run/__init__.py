@@ -33,9 +33,11 @@ from typing import Any
 from ..progress import ProgressSink
 from .processes import pool_is_warm, shutdown
 from .protocol import Backend, Failure, raise_failure
+from .workers import check_possible as check_processes_possible
+from .workers import unavailable as processes_unavailable
 
 __all__ = ["run_chunks", "BACKENDS", "backend_of", "cluster_workers", "shutdown",
-           "pool_is_warm"]
+           "pool_is_warm", "processes_unavailable", "check_processes_possible"]
 
 #: pdpar's own backends: name -> the module (in this package) whose ``run`` runs chunks.
 BACKENDS = {"serial": "serial", "threads": "threads", "processes": "processes",

@@ -10,6 +10,12 @@ A worker process that dies raises :class:`~pdpar.errors.WorkerCrashedError` nami
 code or signal and the chunk it was running (each chunk marks a file in the call's spool folder
 while it runs). Ctrl-C kills the workers. Chunks already running when a chunk fails are left to
 finish (killing them would cost the warm pool).
+
+The pool lives no longer than the process that started it (:mod:`.workers`): workers ignore
+SIGINT and exit within a second or two of its death, a process forked from it starts a pool of
+its own, and a ``multiprocessing`` child stops its pool before ``multiprocessing`` waits for
+that child's own children to end. A daemonic process (a ``multiprocessing.Pool`` worker) may
+not start processes.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import transport
+from .. import module_state, transport
+from .._warnings import Warned, collected, reissue
 from ..errors import ChunkSpan, PdparError, WorkerCrashedError
 from .protocol import Failure, call_task, unpacking_failed, windowed
 from .threads import inner_threads
+from .workers import check_possible, check_worker_count, stop_at_exit, worker_started
 
 __all__ = ["run", "shutdown", "pool_is_warm", "measured_start", "POOL_IDLE_SECONDS"]
 
@@ -57,15 +65,17 @@ POOL_IDLE_SECONDS = 300
 class _Pool:
     """pdpar's loky executor and what it was started with."""
 
-    __slots__ = ("executor", "n_jobs", "env")
+    __slots__ = ("executor", "n_jobs", "env", "at_exit")
 
     def __init__(self, n_jobs: int, env: dict[str, str]) -> None:
         from joblib.externals.loky import ProcessPoolExecutor
 
         self.executor = ProcessPoolExecutor(max_workers=n_jobs, timeout=POOL_IDLE_SECONDS,
-                                            env=env)
+                                            env=env, initializer=worker_started,
+                                            initargs=(os.getpid(),))
         self.n_jobs = n_jobs
         self.env = env
+        self.at_exit = stop_at_exit(shutdown)
 
     def usable(self) -> bool:
         flags = self.executor._flags
@@ -74,6 +84,17 @@ class _Pool:
 
 _pool: _Pool | None = None
 _pool_lock = threading.Lock()
+
+
+def _forget_inherited_pool() -> None:
+    """In a forked child: the parent's pool is not this process's (its threads and pipes are
+    the parent's); a call here starts a pool of its own."""
+    global _pool, _pool_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pool)
 
 
 def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
@@ -91,11 +112,14 @@ def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
     (:func:`measured_start`).
     """
     global _pool
+    check_possible()
     env = {var: os.environ.get(var, str(thread_limit)) for var in _THREAD_LIMIT_VARS}
     with _pool_lock:
         pool = _pool
         if pool is None or pool.n_jobs != n_jobs or pool.env != env or not pool.usable():
+            check_worker_count(n_jobs)  # before the warm pool is stopped
             if pool is not None:
+                pool.at_exit.cancel()
                 pool.executor.shutdown(wait=True, kill_workers=True)
             pool = _pool = _Pool(n_jobs, env)
             started = time.perf_counter()
@@ -146,10 +170,18 @@ def _call_parcel(task: Callable[..., Any], parcel: transport.Parcel,
             args = transport.receive(parcel)
         except Exception as exc:
             return unpacking_failed(exc)
-        return call_task(task, args, True, errstate)
+        return _with_warnings(task, args, errstate)
     finally:
         with contextlib.suppress(OSError):
             os.unlink(marker)
+
+
+def _with_warnings(task: Callable[..., Any], args: tuple, errstate: dict[str, Any]) -> Any:
+    """The task's outcome, with the distinct warnings it raised (:class:`Warned`) for the
+    calling process to raise once per call, instead of this worker printing them."""
+    with collected() as sent:
+        outcome = call_task(task, args, True, errstate)
+    return Warned(outcome, sent) if sent else outcome
 
 
 def _touch(path: str) -> None:
@@ -188,16 +220,17 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
     spool = transport.Spool()
     folder = spool.scratch_folder()
     described: dict[int, str] = {}
+    carrier = module_state.Carrier(task, spool)  # the caller's module state goes with it
 
     def submit(i: int, args: tuple) -> Future:
         described[i] = _describe_chunk(i, args)
         marker = os.path.join(folder, f"{_MARKER_PREFIX}{i}")
-        return executor.submit(_call_parcel, task, spool.send(args), errstate, thread_limit,
-                               marker)
+        return executor.submit(_call_parcel, carrier(args), spool.send(args), errstate,
+                               thread_limit, marker)
 
     def collect(i: int, future: Future) -> Any:
         try:
-            return future.result()
+            return reissue(future.result())
         except (BrokenProcessPool, ShutdownExecutorError):
             raise
         except Exception as exc:  # _call_parcel returns failures: loky could not send a result
@@ -276,6 +309,7 @@ def shutdown() -> None:
     with _pool_lock:
         pool, _pool = _pool, None
     if pool is not None:
+        pool.at_exit.cancel()
         pool.executor.shutdown(wait=True, kill_workers=True)
 
 

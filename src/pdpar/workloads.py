@@ -199,12 +199,10 @@ def small_files(count: int) -> Iterator[pd.Series]:
     rng = np.random.default_rng(SEED)
     sizes = rng.integers(1_024, 16_384, count)
     with tempfile.TemporaryDirectory(prefix="pdpar-bench-files-") as folder:
-        paths = []
-        for i, size in enumerate(sizes):
-            path = os.path.join(folder, f"f{i:05d}.bin")
+        paths = [os.path.join(folder, f"f{i:05d}.bin") for i in range(count)]
+        for path, size in zip(paths, sizes):
             with open(path, "wb") as handle:
                 handle.write(rng.bytes(int(size)))
-            paths.append(path)
         yield pd.Series(paths, name="path")
 
 

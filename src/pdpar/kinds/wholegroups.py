@@ -87,18 +87,18 @@ class GroupsInCaller(WholeGroups):
             plan = plan_call(self.unit, self.n_units - first, options)
             if plan.plain:
                 decided(dataclasses.replace(plan, n_units=self.n_units, probed=first))
-                return [self.done, self.in_caller(first, 0)]
+                return [self.done, self.groups_here(first, 0)]
         chunks = execute(self.work(), plan, options)
         if not isinstance(chunks, Unfinished):
             return [self.done, *chunks]
         # the automatic backend keeps the call in the caller: the rest runs here, as a chunk
-        rest = self.in_caller(self.n_units - chunks.remaining, len(chunks.results))
+        rest = self.groups_here(self.n_units - chunks.remaining, len(chunks.results))
         if chunks.progress is not None:
             chunks.progress.update(chunks.remaining)
             chunks.progress.close()
         return [self.done, *chunks.results, rest]
 
-    def in_caller(self, start: int, index: int) -> list[Any]:
+    def groups_here(self, start: int, index: int) -> list[Any]:
         """The groups from ``start`` on, run in the caller as chunk ``index``."""
         if start >= self.n_units:
             return []

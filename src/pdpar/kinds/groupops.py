@@ -245,7 +245,8 @@ class GroupsAgg(_GroupsCall):
             return self.plain()
         if self.calls == "columns":  # pandas calls column after column
             width = len(self.data.columns)
-            results = [r for j in range(width) for chunk in chunks[1:] for r in chunk[j]]
+            results = [r for j in range(width) for chunk in chunks[1:] if chunk
+                       for r in chunk[j]]
         else:
             results = [r for chunk in chunks[1:] for r in chunk]
         return replay(self.finish, results, more_arguments=True)

@@ -173,3 +173,16 @@ def test_last_plan_names_the_call_after_it_ran():
     FRAME.par(backend="threads", chunksize=3).groupby("k").transform(demeaned)
     plan = pdpar.last_plan()
     assert plan is not None and plan.unit == "groups" and plan.n_units == 8
+
+
+def test_numpy_and_builtin_functions_transform_as_pandas_does():
+    # pandas 2.2 swaps np.mean, max, ... for its own transform, and warns
+    for func in (np.mean, max):
+        expected = FRAME.groupby("k").transform(func)
+        got, plan = run_with_plan(lambda f=func: FRAME.par(backend="threads", chunksize=2)
+                                  .groupby("k").transform(f))
+        _equal(got, expected)
+        if int(pd.__version__.split(".")[0]) < 3:
+            assert plan.plain and "built-in" in plan.reason
+        else:
+            assert plan.backend == "threads" and len(plan.bounds) > 1

@@ -191,7 +191,8 @@ def wrap_resample_result(r: Any, result: Any) -> Any:
 
 
 def agg_replaces_func(func: Any, more_arguments: bool) -> bool:
-    """pandas 2.2 runs numpy's and Python's sum, mean, ... as its own aggregation."""
+    """pandas 2.2 runs numpy's and Python's sum, mean, ... as its own aggregation (and, with
+    or without arguments, as its own transform)."""
     if PANDAS_3 or more_arguments:
         return False
     from pandas.core import common as com

@@ -88,7 +88,10 @@ class GroupsTransform(_GroupsCall):
         self.fast = False
 
     def declines(self) -> str | None:
-        return self.function_declines(self.engine)
+        reason = self.function_declines(self.engine)
+        if reason is None and ops.agg_replaces_func(self.func, False):
+            return "pandas runs this function as a built-in transform"
+        return reason
 
     def finish(self, standin: Any) -> Any:
         return self.gb.transform(standin, *self.args, engine=self.engine,

@@ -16,7 +16,7 @@ from pathlib import Path
 import joblib
 import pytest
 
-from pdpar import cpus
+from pdpar import competing, cpus
 from pdpar.cpus import _cgroup_quota_cpus, usable_cpu_count
 
 # --------------------------------------------------------------------------- fake trees
@@ -530,28 +530,45 @@ SPIN = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < end: 
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="no /proc")
-def test_a_process_niced_above_this_one_is_seen_running_but_not_competing(monkeypatch):
+def test_running_processes_are_read_with_their_nice_values():
     niced = subprocess.Popen([sys.executable, "-c", SPIN], preexec_fn=lambda: os.nice(19))
     equal = subprocess.Popen([sys.executable, "-c", SPIN])
     try:
         deadline = time.monotonic() + 10
         seen: dict[int, int] = {}
         while time.monotonic() < deadline and not {niced.pid, equal.pid} <= seen.keys():
-            seen.update(cpus.running_processes())
+            seen.update(competing.running_processes())
             time.sleep(0.05)
         mine = os.getpriority(os.PRIO_PROCESS, 0)
         assert seen.get(niced.pid) == min(mine + 19, 19) and seen.get(equal.pid) == mine
         assert os.getpid() not in seen
-        # two others running, one niced above this process: half of them compete
-        monkeypatch.setattr(cpus, "running_processes",
-                            lambda: {niced.pid: mine + 1, equal.pid: mine})
-        monkeypatch.setattr(cpus, "_competing", None)
-        assert cpus.competing_share() == 0.5
-        monkeypatch.setattr(cpus, "running_processes", lambda: {})
-        monkeypatch.setattr(cpus, "_competing", None)
-        assert cpus.competing_share() is None  # only threads seen: nothing to say
     finally:
         niced.kill()
         equal.kill()
         niced.wait()
         equal.wait()
+
+
+def test_the_competing_share_counts_processes_niced_at_most_as_this_one(monkeypatch):
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    # two others running in this process's own session, one niced above it: half compete
+    monkeypatch.setattr(competing, "running_processes",
+                        lambda: {os.getpid(): mine + 1, os.getppid(): mine})
+    monkeypatch.setattr(competing, "_competing", None)
+    assert competing.competing_share() == 0.5
+    monkeypatch.setattr(competing, "running_processes", lambda: {})
+    monkeypatch.setattr(competing, "_competing", None)
+    assert competing.competing_share() is None  # only threads seen: nothing to say
+
+
+def test_with_autogroups_another_sessions_niced_process_competes_by_its_groups_nice(
+        monkeypatch):
+    monkeypatch.setattr(competing, "_autogroups_enabled", lambda: True)
+    mine = (("/autogroup-1", 0), 0)
+    assert competing._competes((("/autogroup-2", 0), 19), mine)  # nice -n 19 in a terminal
+    assert not competing._competes((("/autogroup-2", 19), 19), mine)  # its group niced
+    assert not competing._competes((("/autogroup-1", 0), 19), mine)  # the same session
+    assert competing._competes((("/autogroup-1", 0), 0), mine)
+    monkeypatch.setattr(competing, "_autogroups_enabled", lambda: False)
+    assert not competing._competes((("/autogroup-2", 0), 19), mine)
+    assert competing._competes((None, 0), mine)

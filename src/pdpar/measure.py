@@ -18,7 +18,8 @@ import numpy as np
 
 from . import transport
 from .broadcast import SHARE_MIN_BYTES
-from .cpus import LoadWatch, competing_share
+from .competing import competing_share
+from .cpus import LoadWatch
 from .errors import ChunkSpan
 from .plan import Measurement, Plan, Sample, Travel
 from .plan.bounds import next_probe

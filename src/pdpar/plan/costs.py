@@ -47,7 +47,7 @@ class Costs:
             without measuring more.
         competing_scan_seconds: on a busy machine, a call whose rest is estimated above this
             reads which running processes are niced above it (they are no load for it;
-            :func:`pdpar.cpus.competing_share`; reading them took 7-11 ms with 150 processes).
+            :func:`pdpar.competing.competing_share`; reading them took 7-11 ms with 150 processes).
 
     Running the rest (:mod:`.policy`):
         dispatch_seconds: dispatching one chunk on a warm pool, by backend (dask: a local

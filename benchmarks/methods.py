@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .workloads import ElementMap, GroupApply, Op, RowApply, WindowApply
+from .workloads import ElementMap, GroupApply, GroupTransform, Op, RowApply, WindowApply
 
 N_WORKERS = 2
 KINDS = {"row_apply": "row apply", "element_map": "element map", "group_apply": "groupby apply",
-         "window_apply": "rolling window apply"}
+         "window_apply": "rolling window apply", "group_transform": "groupby transform"}
 
 
 class Method:
@@ -56,6 +56,9 @@ class Method:
         raise NotImplementedError
 
     def window_apply(self, op: WindowApply, data: Any) -> Any:
+        raise NotImplementedError
+
+    def group_transform(self, op: GroupTransform, df: pd.DataFrame) -> Any:
         raise NotImplementedError
 
 
@@ -193,6 +196,9 @@ class Pdpar(Method):
         par = data.par(**self.options)
         obj = par if op.key is None else par.groupby(op.key)["x"]
         return obj.rolling(op.window).apply(op.fn, raw=op.raw)
+
+    def group_transform(self, op: GroupTransform, df: pd.DataFrame) -> Any:
+        return df.par(**self.options).groupby(op.key).transform(op.fn)
 
 
 class Pandarallel(Method):

@@ -20,7 +20,7 @@ from benchmarks.methods import METHODS, Pdpar  # noqa: E402
 from benchmarks.workloads import WORKLOADS, assert_same  # noqa: E402
 
 TINY = {"W1": 300, "W2": 500, "W3": 2_000, "W4a": 12, "W4b": 12, "W5": 300, "W5b": 300,
-        "W5c": 2_000, "W6": 60, "W7": 300, "W7j": 300, "W9": 2_000}
+        "W5c": 2_000, "W6": 60, "W7": 300, "W7j": 300, "W8": 2_000, "W9": 2_000}
 
 
 def test_every_workload_has_a_tiny_size_and_known_methods():

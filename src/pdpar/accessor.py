@@ -23,7 +23,7 @@ from .accessor_windows import ParWindow
 from .options import Options, current_options
 from .plan import Plan, Planned, call_notes, planning
 
-__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "ParWindow", "PlanOf"]
+__all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "ParWindow", "ParResampler", "PlanOf"]
 
 
 @contextlib.contextmanager
@@ -164,6 +164,11 @@ class _Par:
     def map(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
 
+    def resample(self, *args: Any, **kwargs: Any) -> ParResampler:
+        """Like ``obj.resample(...)`` (same arguments); its ``apply`` and ``agg`` run the
+        bins in parallel."""
+        return ParResampler(self._obj.resample(*args, **kwargs), self._overrides)
+
     def groupby(self, *args: Any, **kwargs: Any) -> ParGroupBy:
         """Like ``obj.groupby(...)`` (same arguments); its ``apply`` runs in parallel."""
         groupby = _pandas.DataFrame_groupby if isinstance(self._obj, pd.DataFrame) \
@@ -234,6 +239,26 @@ class ParGroupBy:
     def __repr__(self) -> str:
         return f"<pdpar {self._groupby!r}>"
 
+    def transform(self, func: Any = None, *args: Any, engine: Any = None,
+                  engine_kwargs: Any = None, **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """``groupby(...).transform(func, ...)``, groups in parallel."""
+        return _call_function(kinds.transform_groups, self._groupby, self._overrides, func,
+                              args, kwargs, engine, engine_kwargs)
+
+    def aggregate(self, func: Any = None, *args: Any, engine: Any = None,
+                  engine_kwargs: Any = None, **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """``groupby(...).agg(func, ...)``, groups in parallel."""
+        return _call_function(kinds.aggregate_groups, self._groupby, self._overrides, func,
+                              args, kwargs, engine, engine_kwargs)
+
+    agg = aggregate
+
+    def filter(self, func: Any, dropna: bool = True, *args: Any,
+               **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """``groupby(...).filter(func, dropna, ...)``, groups in parallel."""
+        return _call_function(kinds.filter_groups, self._groupby, self._overrides, func,
+                              dropna, args, kwargs)
+
     def plan(self, func: Any, *args: Any, **kwargs: Any) -> Plan:
         """What ``apply(func, *args, **kwargs)`` would run, and why, without running it."""
         return _plan_of(lambda: self.apply(func, *args, **kwargs))
@@ -256,6 +281,47 @@ class ParGroupBy:
                 func = wrap(func)
             return kinds.apply_groups(self._groupby, func, args, kwargs, include_groups,
                                        options)
+
+
+class ParResampler:
+    """A pandas resampler whose ``apply`` and ``agg`` run the bins in parallel; other
+    attributes are pandas'."""
+
+    def __init__(self, resampler: Any, overrides: dict[str, Any]) -> None:
+        self._resampler = resampler
+        self._overrides = overrides
+
+    def __getitem__(self, key: Any) -> ParResampler | ParGroupBy:
+        """Select columns, as ``df.resample(...)[key]`` does (pandas gives a groupby over the
+        bins)."""
+        selected = self._resampler[key]
+        if isinstance(selected, pd.api.typing.Resampler):
+            return ParResampler(selected, self._overrides)
+        return ParGroupBy(selected, self._overrides)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._resampler, name)
+
+    def __repr__(self) -> str:
+        return f"<pdpar {self._resampler!r}>"
+
+    def aggregate(self, func: Any = None, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
+        """``resample(...).agg(func, *args, **kwargs)``, bins in parallel."""
+        return _call_function(kinds.aggregate_resample, self._resampler, self._overrides,
+                              func, args, kwargs)
+
+    agg = apply = aggregate
+
+
+def _call_function(entry: Callable[..., Any], obj: Any, overrides: dict[str, Any], func: Any,
+                   *rest: Any) -> Any:
+    """``entry(obj, func, *rest, options)`` as a call of pdpar: its plan, its warnings
+    attributed to the caller, ``func`` given its ``broadcast=`` objects."""
+    options = current_options().replace(**overrides)
+    with entered(), call_notes(), attributed_to_caller(), _broadcasting(options) as wrap:
+        if wrap is not None:
+            func = wrap(func)
+        return entry(obj, func, *rest, options)
 
 
 def _mirror_signature(method: Callable[..., Any], original: Callable[..., Any]) -> None:

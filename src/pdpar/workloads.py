@@ -1,19 +1,13 @@
 """The workloads pdpar is measured on, one definition per key (W1, W2, ...).
 
-``python -m pdpar bench`` (:mod:`pdpar.bench`) and the benchmark suite of the source repository
-(``benchmarks/``) both run these, so a key means one workload wherever it appears: the same
-function, the same data from the same seed, sizes in the same unit. Each workload lists the sizes
-each of them runs it at (:attr:`Workload.sizes`).
-
-A workload is one pandas operation (an ``op``) over generated data. The op runs it on a pandas
-object, or on that object's ``par`` accessor, which takes the same call; ``benchmarks/methods.py``
-knows how every other library runs the same op. Data is generated from a fixed seed, so every
-process builds the same frame. What both time, check and report with is here too:
-:func:`timed`, :func:`assert_same` and :func:`format_seconds` (from :mod:`pdpar.timing`).
-
-This module and :mod:`pdpar.timing` import only the standard library, numpy and pandas, never
-pdpar: ``benchmarks/`` loads them by their paths, also in the environment of the peer
-libraries, where pdpar is not installed.
+``python -m pdpar bench`` (:mod:`pdpar.bench`) and ``benchmarks/`` both run these, so a key
+means one workload everywhere: the same function, the same data from the same seed, sizes in
+the same unit (:attr:`Workload.sizes`). A workload is one pandas operation (an ``op``) over
+generated data, run on a pandas object or on its ``par`` accessor; ``benchmarks/methods.py``
+knows how other libraries run it. Timing, checking and reporting are here too (:func:`timed`,
+:func:`assert_same`, :func:`format_seconds`, from :mod:`pdpar.timing`). This module and
+:mod:`pdpar.timing` import only the standard library, numpy and pandas, never pdpar:
+``benchmarks/`` loads them by their paths, also where pdpar is not installed.
 """
 
 from __future__ import annotations
@@ -33,7 +27,8 @@ import pandas as pd
 from .timing import assert_same, format_seconds, timed
 
 __all__ = ["SEED", "WORKLOADS", "Workload", "RowApply", "ElementMap", "GroupApply",
-           "WindowApply", "Op", "plain", "timed", "assert_same", "format_seconds"]
+           "GroupTransform", "WindowApply", "Op", "plain", "timed", "assert_same",
+           "format_seconds"]
 
 SEED = 20240611
 
@@ -78,6 +73,11 @@ def wait_2ms(value: int) -> int:
     return value
 
 
+def group_zscore(group: pd.DataFrame) -> pd.DataFrame:
+    """W8: each column of a group standardised, a few whole-group steps of Python."""
+    return (group - group.mean()) / group.std()
+
+
 def raw_row(r: np.ndarray) -> float:
     """W5: numeric arithmetic on a raw row (an ndarray); numba can compile it."""
     return r[0] * r[1] - r[2] / (1 + abs(r[3]))
@@ -101,8 +101,7 @@ def group_spread(group: pd.DataFrame) -> float:
 
 def group_spread_vectorized(df: pd.DataFrame) -> pd.Series:
     """W5c by hand in pandas: the same values from whole-column groupby reductions."""
-    grouped = df.groupby("g")
-    out = (df["x"] * df["y"]).groupby(df["g"]).max() - grouped["y"].min()
+    out = (df["x"] * df["y"]).groupby(df["g"]).max() - df.groupby("g")["y"].min()
     return out.rename(None)
 
 
@@ -171,6 +170,15 @@ class WindowApply:
         return obj.rolling(self.window).apply(self.fn, raw=self.raw)
 
 
+@dataclass(frozen=True)
+class GroupTransform(GroupApply):
+    """``df.groupby(key).transform(fn)``."""
+    kind: str = "group_transform"
+
+    def pandas(self, df: pd.DataFrame) -> Any:
+        return df.groupby(self.key).transform(self.fn)
+
+
 Op = RowApply | ElementMap | GroupApply | WindowApply
 
 
@@ -189,8 +197,7 @@ def mixed_frame(rows: int) -> pd.DataFrame:
 
 def int_series(elements: int) -> pd.Series:
     """W2 and W4b: integers below 1,000."""
-    rng = np.random.default_rng(SEED)
-    return pd.Series(rng.integers(0, 1_000, elements), name="x")
+    return pd.Series(np.random.default_rng(SEED).integers(0, 1_000, elements), name="x")
 
 
 def grouped_frame(rows: int) -> pd.DataFrame:
@@ -209,9 +216,8 @@ def walk(rows: int) -> pd.Series:  # W7: a random walk
 
 def float_frame(rows: int, columns: int = 4) -> pd.DataFrame:
     """W5 and W6: all float64, one block."""
-    rng = np.random.default_rng(SEED)
-    return pd.DataFrame(rng.standard_normal((rows, columns)),
-                        columns=[f"c{i}" for i in range(columns)])
+    values = np.random.default_rng(SEED).standard_normal((rows, columns))
+    return pd.DataFrame(values, columns=[f"c{i}" for i in range(columns)])
 
 
 @contextlib.contextmanager
@@ -220,12 +226,10 @@ def small_files(count: int) -> Iterator[pd.Series]:
     rng = np.random.default_rng(SEED)
     sizes = rng.integers(1_024, 16_384, count)
     with tempfile.TemporaryDirectory(prefix="pdpar-bench-files-") as folder:
-        paths = []
-        for i, size in enumerate(sizes):
-            path = os.path.join(folder, f"f{i:05d}.bin")
+        paths = [os.path.join(folder, f"f{i:05d}.bin") for i in range(count)]
+        for path, size in zip(paths, sizes):
             with open(path, "wb") as handle:
                 handle.write(rng.bytes(int(size)))
-            paths.append(path)
         yield pd.Series(paths, name="path")
 
 
@@ -243,15 +247,11 @@ PEERS = ("pandarallel", "mapply", "parallel-pandas", "swifter", "dask")
 
 @dataclass(frozen=True)
 class Workload:
-    """One op over data of each size.
-
-    ``make_data(size)`` is a context manager that gives the data (and removes any files it made
-    afterwards). ``sizes`` maps a scale to the sizes run at it, in ``unit``: ``"quick"`` and
-    ``"full"`` are those of ``benchmarks/run.py``; ``"small"``, ``"medium"`` and ``"large"``
-    those of ``python -m pdpar bench``, which runs the workloads that have them. ``methods`` are
-    the names of ``benchmarks/methods.py`` that the suite runs on it; ``measure`` is ``"time"``,
-    or ``"memory"``: one cold call per method, its peak memory sampled.
-    """
+    """One op over data of each size: ``make_data(size)`` is a context manager giving the data
+    (removing any files after). ``sizes`` maps a scale to sizes in ``unit``: ``"quick"`` and
+    ``"full"`` for ``benchmarks/run.py``, ``"small"``, ``"medium"``, ``"large"`` for ``python -m
+    pdpar bench``. ``methods``: names of ``benchmarks/methods.py`` run on it; ``measure``:
+    ``"time"``, or ``"memory"`` (one cold call per method, its peak memory sampled)."""
 
     key: str
     title: str
@@ -267,8 +267,7 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
     Workload(
         "W1", "CPU-bound row function: df.apply(row_score, axis=1)",
         RowApply(row_score), plain(mixed_frame), "rows",
-        {"quick": (20_000,), "full": (200_000,),
-         "small": (1_000, 4_000, 16_000),
+        {"quick": (20_000,), "full": (200_000,), "small": (1_000, 4_000, 16_000),
          "medium": (1_000, 3_000, 10_000, 30_000, 100_000),
          "large": (1_000, 10_000, 100_000, 300_000, 1_000_000)},
         BASELINES + ("pdpar auto", "pdpar processes", "pdpar 1 CPU", "pdpar series rows")
@@ -279,16 +278,14 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
         ElementMap(lambda x: x ** 2), plain(int_series), "elements",
         {"quick": (1_000, 10_000, 100_000, 1_000_000),
          "full": (1_000, 10_000, 100_000, 1_000_000, 10_000_000),
-         "small": (1_000, 10_000, 100_000),
-         "medium": (1_000, 10_000, 100_000, 1_000_000),
+         "small": (1_000, 10_000, 100_000), "medium": (1_000, 10_000, 100_000, 1_000_000),
          "large": (1_000, 10_000, 100_000, 1_000_000, 10_000_000)},
         BASELINES + ("pdpar auto", "pdpar threads", "pdpar processes") + PEERS,
     ),
     Workload(
         "W3", "groupby apply: df.groupby('g').apply(group_stats), about 100 rows per group",
         GroupApply("g", group_stats), plain(grouped_frame), "rows",
-        {"quick": (100_000,), "full": (1_000_000,),
-         "small": (2_500, 10_000, 40_000),
+        {"quick": (100_000,), "full": (1_000_000,), "small": (2_500, 10_000, 40_000),
          "medium": (3_000, 10_000, 30_000, 100_000, 300_000),
          "large": (10_000, 100_000, 300_000, 1_000_000, 3_000_000)},
         BASELINES + ("pdpar auto", "pdpar processes") + PEERS,
@@ -302,8 +299,7 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
     Workload(
         "W4b", "I/O-bound, 2 ms sleep per element: s.map(wait_2ms)",
         ElementMap(wait_2ms), plain(int_series), "elements",
-        {"quick": (2_000,), "full": (2_000,),
-         "small": (20, 80, 320),
+        {"quick": (2_000,), "full": (2_000,), "small": (20, 80, 320),
          "medium": (10, 30, 100, 300, 1_000),
          "large": (10, 100, 1_000, 3_000, 10_000)},
         BASELINES + ("pdpar auto", "pdpar threads (32)") + PEERS
@@ -312,8 +308,7 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
     Workload(
         "W5", "Numeric raw row function: df.apply(raw_row, axis=1, raw=True), 4 float columns",
         RowApply(raw_row, raw=True, vectorized=raw_row_vectorized), plain(float_frame), "rows",
-        {"quick": (100_000,), "full": (1_000_000,),
-         "small": (1_000, 10_000, 100_000),
+        {"quick": (100_000,), "full": (1_000_000,), "small": (1_000, 10_000, 100_000),
          "medium": (1_000, 10_000, 100_000, 1_000_000),
          "large": (1_000, 10_000, 100_000, 1_000_000, 3_000_000)},
         ("pandas", "pandas numba", "numpy vectorized", "joblib", "pdpar processes",
@@ -331,6 +326,11 @@ WORKLOADS: dict[str, Workload] = {w.key: w for w in [
         GroupApply("g", group_spread, vectorized=group_spread_vectorized),
         plain(grouped_frame), "rows", {"quick": (100_000,), "full": (1_000_000,)},
         ("pandas", "pandas numba", "numpy vectorized", "pdpar processes", "pdpar jit"),
+    ),
+    Workload(
+        "W8", "groupby transform: df.groupby('g').transform(group_zscore), 100 rows per group",
+        GroupTransform("g", group_zscore), plain(grouped_frame), "rows",
+        {"quick": (100_000,), "full": (1_000_000,)}, ("pandas", "pdpar auto", "pdpar processes"),
     ),
     Workload(
         "W6", "Peak memory: df.apply(wide_row, axis=1, raw=True), 190 float64 columns",

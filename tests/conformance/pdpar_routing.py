@@ -3,11 +3,14 @@
 Load it with ``-p pdpar_routing`` (this directory on ``sys.path``). It does nothing unless asked:
 
 ``--pdpar-route=threads|processes|serial|dask`` (or ``PDPAR_CONFORMANCE_ROUTE``)
-    Replace ``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``,
-    ``DataFrameGroupBy.apply``, ``SeriesGroupBy.apply``, and the ``apply`` of rolling and
-    expanding windows (``Rolling``, ``Expanding``, ``RollingGroupby``, ``ExpandingGroupby``)
-    for the whole session with versions that call pdpar with that backend. "dask" starts a
-    local cluster (2 worker processes, loopback addresses) for the session.
+    Replace ``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``, the
+    ``apply``, ``transform``, ``agg``, ``aggregate`` and ``filter`` of ``DataFrameGroupBy`` and
+    ``SeriesGroupBy``, ``Resampler.apply``, ``agg`` and ``aggregate``, and the ``apply`` of
+    rolling and expanding windows (``Rolling``, ``Expanding``, ``RollingGroupby``,
+    ``ExpandingGroupby``) for the whole session with versions that call pdpar with that backend
+    (pdpar itself hands pandas the calls with nothing to run in parallel: strings, lists and
+    dicts of functions, numba). "dask" starts a local cluster (2 worker processes, loopback
+    addresses) for the session.
 ``--pdpar-chunksize=N`` (or ``PDPAR_CONFORMANCE_CHUNKSIZE``, default 1)
     The chunk size of every routed call; small, so that every call is really split.
 ``--pdpar-n-jobs=N`` (or ``PDPAR_CONFORMANCE_N_JOBS``, default -1)
@@ -147,15 +150,23 @@ class RoutedMethod:
         return self._route(obj)
 
 
+#: The groupby methods routed besides ``apply``; pdpar runs them in chunks when given a
+#: function, and hands strings, lists, dicts and numba to pandas as they are.
+GROUPBY_METHODS = ("transform", "agg", "aggregate", "filter")
+#: The resampler's methods that take a function.
+RESAMPLER_METHODS = ("apply", "agg", "aggregate")
+
+
 def install(options: dict[str, Any]) -> None:
-    """Route the ten pandas methods through pdpar with ``options``."""
+    """Route pandas' methods that take a function through pdpar with ``options``."""
     import pandas as pd
     from pandas.core.groupby.generic import DataFrameGroupBy, SeriesGroupBy
+    from pandas.core.resample import Resampler
     from pandas.core.window import expanding, rolling
 
     import pdpar  # noqa: F401  (registers the accessors)
     from pdpar import _pandas
-    from pdpar.accessor import ParGroupBy, ParWindow
+    from pdpar.accessor import ParGroupBy, ParResampler, ParWindow
 
     opts = dict(options)
 
@@ -175,9 +186,22 @@ def install(options: dict[str, Any]) -> None:
     ]:
         _patch(cls, name, RoutedMethod(original, f"{cls.__name__}.{name}",
                                        accessor_method(name)))
+    def groupby_method(name: str) -> Any:
+        return lambda gb: getattr(ParGroupBy(gb, opts), name)
+
+    def resampler_method(name: str) -> Any:
+        return lambda r: getattr(ParResampler(r, opts), name)
+
     for gb_cls in (DataFrameGroupBy, SeriesGroupBy):
         _patch(gb_cls, "apply", RoutedMethod(gb_cls.apply, f"{gb_cls.__name__}.apply",
                                              groupby_apply))
+        for name in GROUPBY_METHODS:
+            _patch(gb_cls, name, RoutedMethod(getattr(gb_cls, name),
+                                              f"{gb_cls.__name__}.{name}",
+                                              groupby_method(name)))
+    for name in RESAMPLER_METHODS:
+        _patch(Resampler, name, RoutedMethod(getattr(Resampler, name), f"Resampler.{name}",
+                                             resampler_method(name)))
 
     def window_apply(window: Any) -> Any:
         return ParWindow(window, opts).apply
@@ -377,5 +401,5 @@ class _Header:
         if self.route is None:
             return "pdpar routing: off (plain pandas)"
         settings = ", ".join(f"{k}={v!r}" for k, v in self.route.items())
-        return (f"pdpar routing: DataFrame/Series apply+map, groupby apply and window apply via "
-                f"pdpar ({settings})")
+        return (f"pdpar routing: DataFrame/Series apply+map, groupby apply/transform/agg/filter, "
+                f"resample apply/agg and window apply via pdpar ({settings})")

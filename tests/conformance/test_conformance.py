@@ -1,20 +1,23 @@
 """pandas' own tests pass when pandas' methods are routed through pdpar.
 
-Every test of :data:`run_conformance.PANDAS_TESTS` that passes on plain pandas must pass with
-``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``,
-``groupby(...).apply`` and the ``apply`` of rolling and expanding windows (grouped or not)
-routed through pdpar, on threads and on processes, with one row, element, group or window per
-chunk. The only exceptions are the tests in :data:`PROCESS_EXCEPTIONS`, and only on
-processes: they check what the function did to objects in the caller's memory (a list it
-appended to, a counter, captured stdout), which a function running in a worker process changes
-in the worker's copy instead. The threads run checks them too, except the three of
-:data:`THREAD_EXCEPTIONS`, which check the order of those calls: threads run several chunks at
-once, so the calls of different chunks interleave in no fixed order.
+Every test of :data:`run_conformance.SUITE_TESTS` that passes on plain pandas must pass with
+``DataFrame.apply``, ``DataFrame.map``, ``Series.apply``, ``Series.map``, groupby's ``apply``,
+``transform``, ``agg`` and ``filter``, resample's ``apply`` and ``agg``, and the ``apply`` of
+rolling and expanding windows (grouped or not) routed through pdpar, on threads and on
+processes, with one row, element, group, bin or window per chunk. The only exceptions are the
+tests in :data:`PROCESS_EXCEPTIONS`, and only on processes: they check what the function did to
+objects in the caller's memory (a list it appended to, a counter, captured stdout), which a
+function running in a worker process changes in the worker's copy instead. The threads run
+checks them too, except the three of :data:`THREAD_EXCEPTIONS`, which check the order of those
+calls: threads run several chunks at once, so the calls of different chunks interleave in no
+fixed order.
 
 Each run is a pytest subprocess over pandas' tests (see run_conformance.py), under pandas' own
-pytest settings (warnings are errors, xfails strict). With pandas' window tests, each run took
-200 to 300 seconds on two cores that other programs kept busy (load 8), about 12 minutes for
-the module on pandas 3.1.1.
+pytest settings (warnings are errors, xfails strict). All of pandas' modules for these calls
+(:data:`run_conformance.PANDAS_TESTS`, about 10,000 tests on pandas 3.1.1) take 10 to 15
+minutes a run on two cores; this module runs :data:`run_conformance.SUITE_TESTS`, the modules
+of each entry point that exercise the routed call most directly, and
+``python tests/conformance/run_conformance.py`` runs them all.
 Marked slow, so left out by default: ``-m conformance`` runs only this module.
 """
 
@@ -28,7 +31,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run_conformance as rc  # noqa: E402
 
-pytestmark = [pytest.mark.conformance, pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.conformance, pytest.mark.slow, pytest.mark.timeout(7200)]
 
 #: Chunk size of every routed call: one unit per chunk, so that every call is really split.
 CHUNKSIZE = 1
@@ -75,7 +78,7 @@ THREAD_EXCEPTIONS: dict[str, str] = {
 
 @pytest.fixture(scope="module")
 def target() -> rc.Target:
-    return rc.describe_target(sys.executable)
+    return rc.describe_target(sys.executable, rc.SUITE_TESTS)
 
 
 @pytest.fixture(scope="module")

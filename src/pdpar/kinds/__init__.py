@@ -10,6 +10,8 @@ which calls go straight to pandas. No kind knows how chunks are executed.
 - :mod:`.elements`: ``Series.map``, ``Series.apply`` and ``DataFrame.map``
 - :mod:`.groups`: ``groupby(...).apply``
 - :mod:`.windows`: ``rolling(...).apply`` and ``expanding(...).apply``, grouped or not
+- :mod:`.groupops`: ``groupby(...).transform``, ``.filter`` and ``.agg``
+- :mod:`.resample`: ``resample(...).apply`` and ``.agg``
 
 The functions below are the entry points of the accessors: each builds its kind's call and
 runs it.
@@ -24,13 +26,16 @@ import pandas as pd
 from ..options import Options
 from .base import run
 from .elements import FrameMap, SeriesApply, SeriesMap
+from .groupops import GroupsAgg, GroupsFilter, GroupsTransform
 from .groups import NOT_GIVEN, GroupsApply
 from .raw import RawApply
+from .resample import aggregate_resample
 from .rows import FrameApply
 from .windows import WindowsApply
 
 __all__ = ["apply_frame", "map_frame", "apply_series", "map_series", "apply_groups",
-           "apply_window", "NOT_GIVEN"]
+           "apply_window", "transform_groups", "filter_groups", "aggregate_groups",
+           "aggregate_resample", "NOT_GIVEN"]
 
 
 def apply_frame(df: pd.DataFrame, arguments: dict[str, Any], call_args: tuple,
@@ -70,3 +75,21 @@ def apply_window(window: Any, arguments: dict[str, Any], call_args: tuple,
                  call_kwargs: dict[str, Any], options: Options) -> Any:
     """``window.apply(*call_args, **call_kwargs)`` for a pandas rolling or expanding window."""
     return run(WindowsApply(window, arguments, call_args, call_kwargs), options)
+
+
+def transform_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any], engine: Any,
+                     engine_kwargs: Any, options: Options) -> Any:
+    """``gb.transform(func, *args, engine=engine, engine_kwargs=engine_kwargs, **kwargs)``."""
+    return run(GroupsTransform(gb, func, args, kwargs, engine, engine_kwargs), options)
+
+
+def filter_groups(gb: Any, func: Any, dropna: Any, args: tuple, kwargs: dict[str, Any],
+                  options: Options) -> Any:
+    """``gb.filter(func, dropna, *args, **kwargs)``."""
+    return run(GroupsFilter(gb, func, dropna, args, kwargs), options)
+
+
+def aggregate_groups(gb: Any, func: Any, args: tuple, kwargs: dict[str, Any], engine: Any,
+                     engine_kwargs: Any, options: Options) -> Any:
+    """``gb.aggregate(func, *args, engine=engine, engine_kwargs=engine_kwargs, **kwargs)``."""
+    return run(GroupsAgg(gb, func, args, kwargs, engine, engine_kwargs), options)

@@ -1,6 +1,6 @@
 """``groupby(...).apply``.
 
-Split: pandas' own split of the groupby (:func:`pdpar._pandas.split_groups`): the rows sorted
+Split: pandas' own split of the groupby (:class:`.wholegroups.WholeGroups`): the rows sorted
 by group, each group's slice, and its key, in pandas' group order. Chunks are contiguous runs
 of whole groups, many per chunk, balanced by rows; a group is never split.
 Chunk task: call the function on each group exactly as pandas does (the group's ``name`` is its
@@ -29,17 +29,16 @@ from ..execute import execute
 from ..options import Options
 from ..plan import Plan
 from ..work import Unfinished
-from .base import Call, call_with, nbytes, share_indexes
+from .base import call_with, share_indexes
+from .wholegroups import WholeGroups, each_group
 
 __all__ = ["GroupsApply", "NOT_GIVEN", "record_groups_chunk"]
 
 NOT_GIVEN = object()
 
 
-class GroupsApply(Call):
+class GroupsApply(WholeGroups):
     """``gb.apply(func, *args, **kwargs)`` (with ``include_groups`` when it was given)."""
-
-    unit = "groups"
 
     def __init__(self, gb: Any, func: Any, args: tuple, kwargs: dict[str, Any],
                  include_groups: Any) -> None:
@@ -116,28 +115,13 @@ class GroupsApply(Call):
     def _execute(self, plan: Plan, options: Options,
                  with_groupings: bool) -> list[Any] | Unfinished:
         self.with_groupings = with_groupings
-        self.data = _pandas.group_data(self.gb, with_groupings)
-        self.split = _pandas.split_groups(self.gb, self.data)
+        self.split_by_groups(self.gb, _pandas.group_data(self.gb, with_groupings))
         self.f = functools.partial(call_with, self.func, self.args, self.kwargs) \
             if self.more_arguments else self.func
         return execute(self.work(), plan, options)
 
-    def payload(self, span: ChunkSpan) -> tuple:
-        split = self.split
-        g0, g1 = span.start, span.stop
-        row0 = int(split.starts[g0:g1].min())
-        row1 = int(split.ends[g0:g1].max())
-        return (split.sorted_data.iloc[row0:row1], split.starts[g0:g1] - row0,
-                split.ends[g0:g1] - row0, split.keys[g0:g1], span)
-
     def shared(self) -> tuple:
         return (self.f, self.with_groupings)
-
-    def nbytes(self) -> int:
-        return nbytes(self.split.sorted_data)
-
-    def weights(self) -> np.ndarray:
-        return self.split.ends - self.split.starts
 
     def recorded(self, chunks: list[Any]) -> list[Any]:
         return [s for values, _ in chunks for v in values
@@ -160,9 +144,7 @@ def record_groups_chunk(piece: pd.DataFrame | pd.Series, starts: np.ndarray, end
     mutated = False
     with _pandas.group_mutation_allowed(with_groupings), \
             labelled("group", span, lambda: keys[len(values)]):
-        for start, end, key in zip(starts, ends, keys):
-            group = _pandas.group_slice(piece, start, end)
-            object.__setattr__(group, "name", key)
+        for group in each_group(piece, starts, ends, keys, named=True):
             group_axes = group.axes
             result = f(group)
             if not mutated and not _pandas.is_indexed_like(result, group_axes):

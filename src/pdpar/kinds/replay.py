@@ -114,7 +114,7 @@ def _replay(call: Callable[[Callable[..., Any]], Any], results: Sequence[Any],
             ticker: _Ticker | None = None) -> Any:
     if then is None:
         remaining = iter([*results, _END])
-        out = call(functools.partial(next, remaining))
+        out = call(functools.partial(_next_of if more_arguments else next, remaining))
         if next(remaining, None) is not _END:
             raise RuntimeError("pdpar internal error: pandas asked for another number of "
                                "results than the chunks computed")

@@ -35,7 +35,19 @@ from .base import call_with
 from .replay import replay
 from .wholegroups import GroupsInCaller, each_group
 
-__all__ = ["GroupsTransform", "GroupsFilter", "GroupsAgg"]
+__all__ = ["GroupsTransform", "GroupsFilter", "GroupsAgg", "not_a_python_function"]
+
+
+def not_a_python_function(func: Any) -> str | None:
+    """Why ``func`` goes to pandas as it is (a string, a list or dict of functions, no function
+    at all), or None."""
+    if func is None or isinstance(func, str):
+        return "string functions and named aggregations go to pandas directly"
+    if is_list_like(func) or is_dict_like(func):
+        return "lists and dicts of functions go to pandas directly"
+    if not callable(func):
+        return "not a function: pandas says what is wrong"
+    return None
 
 
 class _GroupsCall(GroupsInCaller):
@@ -58,13 +70,9 @@ class _GroupsCall(GroupsInCaller):
         return self.func
 
     def function_declines(self, engine: Any = None) -> str | None:
-        func = self.func
-        if func is None or isinstance(func, str):
-            return "string functions and named aggregations go to pandas directly"
-        if is_list_like(func) or is_dict_like(func):
-            return "lists and dicts of functions go to pandas directly"
-        if not callable(func):
-            return "not a function: pandas says what is wrong"
+        reason = not_a_python_function(self.func)
+        if reason:
+            return reason
         if ops.uses_numba(engine):
             return "engine='numba': pandas' own compiled path"
         if _pandas.groups_columns(self.gb):

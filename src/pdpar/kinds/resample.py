@@ -13,12 +13,10 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from pandas.api.types import is_dict_like, is_list_like
-
 from .._pandas import groupops as ops
 from ..options import Options
 from .base import Call, call_with, run
-from .groupops import GroupsAgg
+from .groupops import GroupsAgg, not_a_python_function
 from .groups import NOT_GIVEN, GroupsApply
 
 __all__ = ["aggregate_resample"]
@@ -45,12 +43,9 @@ class _AsItIs(Call):
 
 
 def _declines(r: Any, func: Any, args: tuple, kwargs: dict[str, Any]) -> str | None:
-    if func is None or isinstance(func, str):
-        return "string functions and named aggregations go to pandas directly"
-    if is_list_like(func) or is_dict_like(func):
-        return "lists and dicts of functions go to pandas directly"
-    if not callable(func):
-        return "not a function: pandas says what is wrong"
+    reason = not_a_python_function(func)
+    if reason:
+        return reason
     if ops.agg_replaces_func(func, bool(args or kwargs)):
         return "pandas runs this function as a built-in aggregation"
     if not ops.resample_handles_callables(r):

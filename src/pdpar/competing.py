@@ -8,6 +8,7 @@ by their own nice values.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 
@@ -34,9 +35,10 @@ def competing_share() -> float | None:
     if not others:
         share = None
     else:
-        mine = (_autogroup("self"), os.getpriority(os.PRIO_PROCESS, 0))
+        group_of = _autogroup if _autogroups_enabled() else _no_group
+        mine = (group_of("self"), os.getpriority(os.PRIO_PROCESS, 0))
         share = sum(1 for pid, nice in others.items()
-                    if _competes((_autogroup(str(pid)), nice), mine)) / len(others)
+                    if _competes((group_of(str(pid)), nice), mine)) / len(others)
     _competing = (now, share)
     return share
 
@@ -52,6 +54,10 @@ def _autogroup(pid: str) -> tuple[str, int] | None:
         return None
 
 
+def _no_group(pid: str) -> None:
+    return None
+
+
 def _competes(other: tuple[tuple[str, int] | None, int],
               mine: tuple[tuple[str, int] | None, int]) -> bool:
     """Whether a running process takes CPU time from this one: with autogroups (a desktop's
@@ -65,7 +71,9 @@ def _competes(other: tuple[tuple[str, int] | None, int],
     return nice <= my_nice
 
 
+@functools.cache
 def _autogroups_enabled() -> bool:
+    """Whether the kernel groups processes by session (read once: a boot-time setting)."""
     try:
         with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
             return f.read().strip() == "1"

@@ -24,16 +24,9 @@ from conftest import run_with_plan
 from pdpar.kinds.cheap import CHEAP, Fields, fields_of
 from strategies import ROW_KINDS, chunk_sizes, frames
 from test_properties import assert_identical, outcome, property_settings
+from test_row_reads import reads_fields
 
 HERE = Path(__file__).name
-
-
-def reads_fields(row, k, *, scale=1):
-    a = row["a"]
-    b = row.b
-    if row.name == 3 and "c" in row and "z" not in row:
-        return a + row.get("c") + row.get("z", 0)
-    return (a + b) * k * scale
 
 
 # --------------------------------------------------------------------------------------------

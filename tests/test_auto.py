@@ -383,7 +383,7 @@ def test_a_cheap_function_over_object_datetimes_is_not_sent_to_processes(free_cp
     # Python datetime objects pickle far slower than their 8-byte pointers suggest: the
     # estimate counted pointers and sent this to processes, 2.6 times slower than pandas
     pd.Series([1]).par(backend="processes", n_jobs=2).map(counted)  # a warm pool
-    n = 30_000
+    n = 100_000  # long enough that processes are worth pricing on a fast machine too
     start = pd.Timestamp("2000-01-01").to_pydatetime()
     reg = [start + datetime.timedelta(days=int(d)) for d in np.arange(n) * 7 % 9_000]
     df = pd.DataFrame({"reg": pd.Series(reg, dtype=object),

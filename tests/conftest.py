@@ -11,6 +11,7 @@ import pytest
 
 import pdpar
 from pdpar import transport
+from pdpar.plan import hindsight
 
 #: Every explicit backend the tests run on; "dask" runs on a local cluster per test module.
 BACKENDS = ["serial", "threads", "processes", "dask"]
@@ -27,6 +28,15 @@ def run_with_plan(call, *args):
     context = contextvars.Context()
     result = context.run(call, *args)
     return result, context.run(pdpar.last_plan)
+
+
+@pytest.fixture(autouse=True)
+def _nothing_learned():
+    """Each test plans from its own calls alone: what an earlier test's calls of the same
+    function took (:mod:`pdpar.plan.hindsight`) does not carry over."""
+    hindsight.forget()
+    yield
+    hindsight.forget()
 
 
 @pytest.fixture(params=BACKENDS)

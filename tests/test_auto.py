@@ -18,7 +18,8 @@ from pdpar.cpus import usable_cpu_count
 from pdpar.options import Options
 from pdpar.plan import Measurement, Sample, Travel, measured
 from pdpar.plan.costs import COSTS, using
-from pdpar.plan.policy import choose, estimate, plan_call
+from pdpar.plan.estimates import estimate
+from pdpar.plan.policy import choose, plan_call
 
 MAX_THREADS = COSTS.max_threads
 POOL_START_SECONDS = COSTS.pool_start_seconds

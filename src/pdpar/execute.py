@@ -18,7 +18,8 @@ from typing import Any
 from .errors import ChunkSpan
 from .measure import measure, travel
 from .options import Options
-from .plan import Plan, decided
+from .plan import Plan, decided, hindsight
+from .plan.bounds import rest_weight
 from .plan.policy import choose
 from .progress import make_progress
 from .run import pool_is_warm, run_chunks
@@ -51,23 +52,26 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
             measurement = measure(work, plan, results, progress)
             nbytes = work.nbytes * rest // max(work.n_units, 1)
             warm = pool_is_warm(plan.n_jobs)
+            learned = hindsight.corrections(work.key)
             chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm,
-                            caller_assembles=work.in_caller)
+                            caller_assembles=work.in_caller, learned=learned)
             if chosen.backend == "processes" and plan.backend == "auto":
                 # worth knowing what sending the rest there costs: measured, and chosen again
                 measurement = dataclasses.replace(
                     measurement, travel=travel(work, measurement.units, results))
                 chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm,
-                            caller_assembles=work.in_caller)
+                                caller_assembles=work.in_caller, learned=learned)
             plan = chosen
         if plan.plain and work.in_caller and plan.probed < rest:
             # the kind's chunks beat pandas: the rest runs in the caller as one more chunk
             plan = dataclasses.replace(plan, bounds=((plan.probed, rest),))
+        measured = plan.probed
         # the units that ran before this work are the call's too: counted as measured
         first = work.first
         plan = decided(dataclasses.replace(
             plan, n_units=work.n_units, probed=plan.probed + first,
             bounds=tuple((first + a, first + b) for a, b in plan.bounds or ())))
+        hindsight.started(work.key, plan, rest_weight(measured, rest, weights))
         if plan.plain:
             handed_on = True  # the progress goes on as pandas finishes the call
             return Unfinished(results, progress, work.n_units - plan.probed)

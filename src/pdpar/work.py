@@ -3,7 +3,7 @@ comes back when pandas is to finish the call (:class:`Unfinished`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +28,7 @@ class Work:
     payload (the function and its arguments); it is closed when the work is done.
     ``in_caller`` says that the task runs faster than pandas' own method: what the automatic
     backend leaves to the caller then runs there as one more chunk, instead of being handed
-    to pandas.
+    to pandas. ``key`` identifies the function from call to call (:mod:`pdpar.plan.hindsight`).
     """
 
     task: Callable[..., Any]
@@ -40,6 +40,7 @@ class Work:
     weights: np.ndarray | None = None
     shared: Shared | None = None
     in_caller: bool = False
+    key: Hashable | None = None
 
 
 class Unfinished:

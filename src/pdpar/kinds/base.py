@@ -29,7 +29,7 @@ from ..broadcast import Shared
 from ..errors import ChunkSpan
 from ..execute import execute
 from ..options import Options
-from ..plan import Plan, decided
+from ..plan import Plan, decided, hindsight
 from ..plan.policy import plan_call
 from ..work import Unfinished, Work
 from .replay import replay
@@ -99,13 +99,17 @@ class Call:
         return None
 
     def work(self) -> Work:
-        shared = Shared(self.shared())
+        value = self.shared()
+        shared = Shared(value)
 
         def payload(span: ChunkSpan) -> tuple:
             return (*self.payload(span), shared)
 
+        func = self.then if self.then is not None else next(
+            (item for item in value if callable(item)), None)
         return Work(self.task(), payload, self.unit, self.n_units, len(self.ran()),
-                    self.nbytes(), self.weights(), shared, self.in_caller)
+                    self.nbytes(), self.weights(), shared, self.in_caller,
+                    hindsight.key_of(type(self).__name__, func))
 
     def execute(self, plan: Plan, options: Options) -> list[Any] | Unfinished:
         """The chunks' results in order (or :class:`Unfinished`)."""
@@ -137,6 +141,11 @@ def run(call: Call, options: Options) -> Any:
             return _finished_by_pandas(call, outcome.results, outcome)
         if outcome is not None:
             return outcome
+    with hindsight.timed():
+        return _run(call, options)
+
+
+def _run(call: Call, options: Options) -> Any:
     plan = plan_call(call.unit, call.n_units, options)
     if not plan.plain:
         call.prepare()

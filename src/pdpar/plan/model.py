@@ -143,7 +143,9 @@ class Plan:
     not compiled. ``start_seconds`` is what starting the worker processes was estimated to
     cost, when the automatic backend found none running. ``rows``, for ``DataFrame.apply`` over
     rows, is ``"cheap rows"`` when the function gets a light row instead of a Series, else why
-    it gets the Series.
+    it gets the Series. ``corrections`` are the factors the estimates were scaled by, per
+    backend: what the last calls of the same function took against their estimates
+    (:mod:`.hindsight`).
     """
 
     unit: str
@@ -162,6 +164,7 @@ class Plan:
     jit: str | None = None
     start_seconds: float | None = None
     rows: str | None = None
+    corrections: tuple[tuple[str, float], ...] = ()
 
     @property
     def n_chunks(self) -> int:
@@ -204,6 +207,12 @@ class Plan:
         if self.estimates:
             lines.append("estimated time for the rest: " + ", ".join(
                 f"{name} {format_seconds(seconds)}" for name, seconds in self.estimates))
+        if self.corrections:
+            lines.append("scaled as the last calls of this function took against their "
+                         "estimates: " + ", ".join(
+                             f"the work x{factor:.2f} (in the calling process)"
+                             if name == "serial" else f"{name} x{factor:.2f}"
+                             for name, factor in self.corrections))
         if self.compile_seconds is not None:
             lines.append(f"compiling took {format_seconds(self.compile_seconds)}"
                          + (" (compiled before)" if not self.compile_seconds else ""))

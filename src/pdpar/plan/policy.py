@@ -10,7 +10,8 @@ allows, timed in wall time and in the calling thread's CPU time. Their results a
 final result, not a separate trial; nothing runs twice. Then:
 
 - ``backend="auto"`` (:func:`choose`) estimates the rest of the call serially, on threads and
-  on processes (:func:`estimate`), from the measured time per unit and the costs of this
+  on processes (:func:`.estimates.estimate`, corrected by what the last calls of the
+  same function showed, :mod:`.hindsight`), from the measured time per unit and the costs of this
   machine (:mod:`.costs`): starting the process pool, dispatching a chunk, sending bytes to a
   worker, sending results back, and assembling them. It takes the fastest, and stays in the
   caller unless a pool is clearly faster (or, when no pool is running yet, unless a warm one
@@ -32,7 +33,7 @@ import dataclasses
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -41,10 +42,10 @@ from ..options import Options
 from ..run import check_processes_possible, cluster_workers, processes_unavailable
 from .bounds import even_bounds, jit_bounds, rest_weight, size_chunks
 from .costs import costs
+from .estimates import corrected, start_seconds, threads_for
 from .model import Measurement, Plan, counted, format_seconds
 
-__all__ = ["resolve_n_jobs", "plan_call", "estimate", "threads_for", "choose", "jit_pays",
-           "plan_compiled", "jit_threads"]
+__all__ = ["resolve_n_jobs", "plan_call", "choose", "jit_pays", "plan_compiled", "jit_threads"]
 
 
 def resolve_n_jobs(n_jobs: int) -> int:
@@ -100,104 +101,17 @@ def plan_call(unit: str, n_units: int, options: Options) -> Plan:
                 chunksize=options.chunksize)
 
 
-def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measurement,
-             rest_bytes: float, n_jobs: int, pool_warm: bool,
-             caller_assembles: bool = False) -> dict[str, float]:
-    """Estimated seconds for the rest of a call: in the calling thread (``"serial"``), on
-    threads and on processes.
-
-    The work is the measured time per unit of weight times what is left; each chunk adds the
-    measured fixed cost of a chunk. Where other programs keep CPUs busy (``measurement.busy``),
-    each task of this call gets its fair share of the usable CPUs (:func:`cpu_share`), serial
-    included. Threads share the GIL: the calling thread's CPU time runs one thread at a time,
-    only waiting overlaps (unless the interpreter runs without a GIL). Processes pay for
-    starting the pool (unless it is warm: meanwhile the caller runs chunks itself, see
-    :func:`pdpar.run.processes.run`), for sending the chunks, the function and the
-    results (``measurement.travel``, when measured; else the input's bytes at memory speed),
-    and run at :attr:`Costs.process_efficiency`; both pay for dispatching chunks and for
-    assembling the results in the caller.
-    """
-    c = costs()
-    m = measurement
-    work = m.per_weight * rest_weight
-    chunks = min(max(c.chunks_per_worker * n_jobs, math.ceil(work / c.target_chunk_seconds)),
-                 rest_units)
-    fixed = chunks * m.per_chunk
-    assembly = rest_units * c.assembly_seconds_per_unit.get(unit, 1e-6)
-    one, all_ = cpu_share(1, m.busy), cpu_share(n_jobs, m.busy)
-    threads = threads_for(m, n_jobs, rest_units)
-    # only a function seen to wait lets threads overlap: CPU time a little below the wall time
-    # is as likely the machine's noise as waiting
-    computing = work * m.cpu_share if m.waits else work
-    if gil_enabled():  # one thread computes at a time
-        computing /= one
-    else:
-        computing /= min(threads, n_jobs) * all_
-    on_threads = (c.thread_pool_start_seconds + max(computing, work / threads) + fixed
-                  + chunks * c.dispatch("threads") + assembly)
-    t = m.travel
-    if t is not None and t.refused:
-        on_processes = math.inf
-    else:
-        if t is None:
-            sending = rest_bytes / c.transfer_bytes_per_second
-        else:
-            sending = (rest_units * (t.data_seconds + t.results_seconds)
-                       + chunks * t.chunk_seconds + t.shared_seconds)
-        start = 0.0 if pool_warm else start_seconds(n_jobs, m.busy)
-        # while the workers start, the caller runs chunks itself, beyond one per worker
-        helped = min(start * cpu_share(1 + n_jobs, m.busy),
-                     max(work - n_jobs * work / max(chunks, 1), 0.0))
-        on_processes = (start + (work + fixed - helped) / (n_jobs * c.process_efficiency * all_)
-                        + chunks * c.dispatch("processes") + sending + assembly)
-    # the serial path that runs the kind's own chunk in the caller assembles its results the
-    # same way as the parallel ones (pandas' own loop does not)
-    serial = (work + m.per_chunk) / one + (assembly if caller_assembles else 0.0)
-    return {"serial": serial, "threads": on_threads,
-            "processes": on_processes}
-
-
-def cpu_share(tasks: int, busy: float | None) -> float:
-    """The share of a CPU each of ``tasks`` busy tasks of this call gets when other programs
-    ask for ``busy`` CPUs' worth of time: the usable CPUs shared fairly among everyone."""
-    cpus = usable_cpu_count()
-    return min(1.0, cpus / ((busy or 0.0) + tasks))
-
-
-def start_seconds(n_jobs: int, busy: float | None) -> float:
-    """Starting the worker processes: as the last start took here (or the documented cost),
-    slower when the CPUs are busy."""
-    return costs().pool_start_seconds / cpu_share(n_jobs, busy)
-
-
-def gil_enabled() -> bool:
-    """False on a free-threaded interpreter running without its GIL (threads then compute in
-    parallel, without pickling anything)."""
-    check = getattr(sys, "_is_gil_enabled", None)
-    return True if check is None else bool(check())
-
-
-def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
-    """Threads for the rest of a call: ``n_jobs``, or more, up to :attr:`Costs.max_threads`, when
-    the function waits: twice as many as would keep the GIL busy if waits were even (they are
-    not; measured on W4b, a 2 ms sleep: 17 threads took 0.32 s, 32 threads 0.17 s)."""
-    c = costs()
-    m = measurement
-    if not m.waits:
-        return n_jobs
-    wanted = 2 * math.ceil(m.wall / m.cpu) if m.cpu > 0 else c.max_threads
-    return max(n_jobs, min(wanted, c.max_threads, rest_units))
-
-
 def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
            weights: Sequence[int] | np.ndarray | None = None, pool_warm: bool = False,
-           caller_assembles: bool = False) -> Plan:
+           caller_assembles: bool = False, learned: Mapping[str, float] | None = None) -> Plan:
     """The automatic backend's choice for the units after the measured ones, with the chunks
     cut for it; the plan records the measurement and the estimates.
 
     A named backend is kept; only its chunks are sized. ``caller_assembles`` says that staying
     in the caller means running the kind's own chunk there (cheap rows), whose results are
-    assembled as the workers' are.
+    assembled as the workers' are. ``learned`` is what the last calls of the same function
+    took against their estimates, per backend (:mod:`.hindsight`): the ratio of ``"serial"``
+    corrects the work of every backend, the others their own backend's estimate.
     """
     c = costs()
     m = measurement
@@ -217,14 +131,15 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
         return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(),
                                    reason="every unit ran while measuring")
     rest_bytes = nbytes * rest / max(n_units, 1)
-    estimates = estimate(plan.unit, rest, rest_weight(probed, n_units, weights), m,
-                         rest_bytes, plan.n_jobs, pool_warm, caller_assembles)
+    estimates, corrections = corrected(plan, rest, rest_weight(probed, n_units, weights), m,
+                                        rest_bytes, pool_warm, caller_assembles, learned)
     refused = _processes_refused(m, estimates)
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
     plan = dataclasses.replace(plan, estimates=ordered, start_seconds=None if pool_warm
-                               else start_seconds(plan.n_jobs, m.busy))
+                               else start_seconds(plan.n_jobs, m.busy),
+                               corrections=corrections)
     pays = estimates[parallel] <= c.parallel_margin * estimates["serial"]
     starts_pool = not pays and not pool_warm \
         and _pool_pays_later(estimates, start_seconds(plan.n_jobs, m.busy))
@@ -291,7 +206,6 @@ def jit_pays(loop: str, n_units: int, n_jobs: int, cached: bool) -> str | None:
     c = costs()
     if cached:
         return None
-    import sys
 
     compile_seconds = c.compile_seconds + (0 if "numba" in sys.modules else c.numba_import_seconds)
     least = n_units * c.python_unit_seconds[loop] / max(1, n_jobs)

@@ -175,6 +175,28 @@ def test_last_plan_names_the_call_after_it_ran():
     assert plan is not None and plan.unit == "groups" and plan.n_units == 8
 
 
+def test_plan_names_each_call_without_running_it():
+    calls = {"transform": demeaned, "agg": lambda g: g.sum(), "aggregate": lambda g: g.max(),
+             "filter": lambda g: len(g) > 2}
+    for name, func in calls.items():
+        ran = []
+
+        def counted(group, func=func, ran=ran):
+            ran.append(1)
+            return func(group)
+
+        planner = FRAME.par(backend="processes", chunksize=2).groupby("k").plan
+        plan = getattr(planner, name)(counted)
+        assert plan.backend == "processes" and len(plan.bounds) > 1, name
+        assert plan.unit == "groups" and plan.n_units == 8
+        assert len(ran) < 8  # at most the groups pandas calls first (transform: the first)
+    auto = FRAME.par(backend="auto").groupby("k").plan.transform(demeaned)
+    assert auto.backend != "auto" and auto.n_units == 8
+    plan = TIMED.par(backend="threads", chunksize=1).resample("1D").plan(lambda d: d.sum())
+    assert plan.backend == "threads" and len(plan.bounds) > 1
+    assert not hasattr(FRAME.par.groupby("k").plan, "rolling")
+
+
 def test_numpy_and_builtin_functions_transform_as_pandas_does():
     # pandas 2.2 swaps np.mean, max, ... for its own transform, and warns
     for func in (np.mean, max):

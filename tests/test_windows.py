@@ -264,6 +264,23 @@ def test_what_goes_to_pandas_says_so(call, reason):
     else:
         pd.testing.assert_frame_equal(pd.DataFrame(actual), pd.DataFrame(expected))
         assert plan.plain and reason in plan.reason
+    assert plan.n_units == 10 and "10 windows" in str(plan)
+
+
+def test_plan_of_a_window_call_runs_no_window():
+    s = pd.Series(np.arange(2_000.0))
+    ran = []
+
+    def counted(w):
+        ran.append(1)
+        return window_summary(w)
+
+    plan = s.par(backend="processes", n_jobs=2).rolling(10).plan(counted, raw=True)
+    assert plan.backend == "processes" and plan.unit == "windows" and len(plan.bounds) > 1
+    assert len(ran) < 2_000  # at most the windows measured
+    grouped = pd.DataFrame({"k": np.arange(400) % 7, "x": np.arange(400.0)})
+    plan = grouped.par(backend="threads", chunksize=2).groupby("k").rolling(5).plan(np.sum)
+    assert plan.unit == "groups" and plan.n_units == 7 and len(plan.bounds) > 1
 
 
 def outcome_of(call: Any) -> Any:

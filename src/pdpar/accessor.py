@@ -19,9 +19,10 @@ import pandas as pd
 from . import _pandas, broadcast, kinds
 from ._reentry import entered
 from ._warnings import attributed_to_caller
+from .accessor_plan import PlanOf
 from .accessor_windows import ParWindow
 from .options import Options, current_options
-from .plan import Plan, Planned, call_notes, planning
+from .plan import call_notes
 
 __all__ = ["DataFramePar", "SeriesPar", "ParGroupBy", "ParWindow", "ParResampler", "PlanOf"]
 
@@ -83,42 +84,6 @@ def _binder(method: Callable[..., Any]) -> Callable[..., dict[str, Any]]:
         return dict(bound.arguments)
 
     return bind
-
-
-def _plan_of(call: Callable[[], Any]) -> Plan:
-    """The plan ``call()`` makes, without running the whole call.
-
-    The call stops as soon as its plan is made: at most the few units it measures run.
-    """
-    with planning():
-        try:
-            call()
-        except Planned as planned:
-            return planned.plan
-    raise RuntimeError("pdpar internal error: the call ended without making a plan")
-
-
-class PlanOf:
-    """``obj.par.plan``: what a call would run, and why, without running it.
-
-    ``df.par.plan(fn, axis=1)`` plans ``df.par.apply(fn, axis=1)``; ``df.par.plan.map(fn)``
-    plans ``df.par.map(fn)``. The arguments are those of the method planned. Deciding may
-    run the function on the first few units, to measure it; their results are discarded.
-    """
-
-    def __init__(self, par: _Par) -> None:
-        self._par = par
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Plan:
-        return self.apply(*args, **kwargs)
-
-    def apply(self, *args: Any, **kwargs: Any) -> Plan:
-        """The plan of ``obj.par.apply(*args, **kwargs)``."""
-        return _plan_of(lambda: self._par.apply(*args, **kwargs))
-
-    def map(self, *args: Any, **kwargs: Any) -> Plan:
-        """The plan of ``obj.par.map(*args, **kwargs)``."""
-        return _plan_of(lambda: self._par.map(*args, **kwargs))
 
 
 class _Par:
@@ -259,9 +224,11 @@ class ParGroupBy:
         return _call_function(kinds.filter_groups, self._groupby, self._overrides, func,
                               dropna, args, kwargs)
 
-    def plan(self, func: Any, *args: Any, **kwargs: Any) -> Plan:
-        """What ``apply(func, *args, **kwargs)`` would run, and why, without running it."""
-        return _plan_of(lambda: self.apply(func, *args, **kwargs))
+    @property
+    def plan(self) -> PlanOf:
+        """What ``apply`` (``plan(...)``), ``transform``, ``agg`` or ``filter``
+        (``plan.transform(...)``, ...) would run, and why, without running it."""
+        return PlanOf(self)
 
     def rolling(self, *args: Any, **kwargs: Any) -> ParWindow:
         """Like ``groupby(...).rolling(...)``; its ``apply`` runs whole groups in parallel."""
@@ -311,6 +278,11 @@ class ParResampler:
                               func, args, kwargs)
 
     agg = apply = aggregate
+
+    @property
+    def plan(self) -> PlanOf:
+        """What ``apply`` or ``agg`` (``plan(...)``) would run, and why, without running it."""
+        return PlanOf(self)
 
 
 def _call_function(entry: Callable[..., Any], obj: Any, overrides: dict[str, Any], func: Any,

@@ -11,6 +11,7 @@ import pandas as pd
 from . import _pandas, broadcast, kinds
 from ._reentry import entered
 from ._warnings import attributed_to_caller
+from .accessor_plan import PlanOf
 from .options import current_options
 from .plan import call_notes
 
@@ -39,6 +40,12 @@ class ParWindow:
 
     def __repr__(self) -> str:
         return f"<pdpar {self._window!r}>"
+
+    @property
+    def plan(self) -> PlanOf:
+        """What ``apply`` (``plan(...)``, the same arguments) would run, and why, without
+        running it."""
+        return PlanOf(self)
 
     def apply(self, *args: Any, **kwargs: Any) -> pd.DataFrame | pd.Series:
         """``window.apply(func, raw=False, engine=None, engine_kwargs=None, args=None,

@@ -82,6 +82,7 @@ from .windows import (
     called_windows,
     is_grouped_window,
     is_window,
+    window_count,
     window_input,
 )
 
@@ -128,6 +129,7 @@ __all__ = [
     "apply_windows",
     "assemble_windows",
     "called_windows",
+    "window_count",
     "is_grouped_window",
     "is_window",
     "window_input",

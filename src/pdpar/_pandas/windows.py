@@ -55,6 +55,17 @@ def is_grouped_window(obj: Any) -> bool:
     return isinstance(obj, _GROUPED)
 
 
+def window_count(window: Any) -> int:
+    """The windows a call of ``window.apply`` runs (groups, for a grouped window), as far as
+    it is known before the call: 0 when pandas would reject the window."""
+    try:
+        if is_grouped_window(window):
+            return int(window._grouper.ngroups)
+        return len(range(0, len(window.obj), window.step or 1))
+    except Exception:
+        return 0
+
+
 @dataclass
 class WindowInput:
     """A window call's input as pandas' loop sees it.

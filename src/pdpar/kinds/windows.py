@@ -59,7 +59,7 @@ class WindowsApply(Call):
         self.kwargs = {} if arguments["kwargs"] is None else arguments["kwargs"]
         self.grouped = _pandas.is_grouped_window(window)
         self.unit = "groups" if self.grouped else "windows"
-        self.n_units = 0
+        self.n_units = _pandas.window_count(window)  # until the input is read (declines)
         self.data: _pandas.WindowInput | None = None
         self.edges: np.ndarray | None = None
         self.whole = False

@@ -300,3 +300,13 @@ def test_while_a_pool_starts_the_caller_runs_chunks_itself_when_auto_chose_it():
     pdpar.shutdown()
     named = list(run_chunks(pid_after, chunks[:6], backend="processes", n_jobs=2))
     assert os.getpid() not in {pid for _, pid in named}  # a named backend runs there only
+
+
+def test_a_call_shorter_than_the_pool_start_runs_in_the_caller_alone():
+    import pdpar
+
+    pdpar.shutdown()  # a cold pool: starting it takes far longer than these chunks
+    chunks = [(i, 0.005) for i in range(6)]
+    got = list(run_chunks(pid_after, chunks, backend="processes", n_jobs=2, caller_helps=True))
+    assert got == [(i, os.getpid()) for i in range(6)]  # nothing waited for the workers
+    pdpar.shutdown()

@@ -65,7 +65,7 @@ POOL_IDLE_SECONDS = 300
 class _Pool:
     """pdpar's loky executor and what it was started with."""
 
-    __slots__ = ("executor", "n_jobs", "env", "at_exit")
+    __slots__ = ("executor", "n_jobs", "env", "at_exit", "ready")
 
     def __init__(self, n_jobs: int, env: dict[str, str]) -> None:
         from joblib.externals.loky import ProcessPoolExecutor
@@ -76,6 +76,7 @@ class _Pool:
         self.n_jobs = n_jobs
         self.env = env
         self.at_exit = stop_at_exit(shutdown)
+        self.ready: Future | None = None  # the first task of the new workers
 
     def usable(self) -> bool:
         flags = self.executor._flags
@@ -97,8 +98,8 @@ def _forget_inherited_pool() -> None:
 os.register_at_fork(after_in_child=_forget_inherited_pool)
 
 
-def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
-    """pdpar's own loky executor, kept warm from call to call.
+def _process_pool(n_jobs: int, thread_limit: int, task_module: str) -> _Pool:
+    """pdpar's own loky executor, kept warm from call to call, and its first task.
 
     Not joblib's reusable executor: ``joblib.Parallel`` (and scikit-learn through it) uses
     that one with other arguments, and each change of arguments restarts its workers, so a
@@ -109,7 +110,8 @@ def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
 
     A new pool's first task imports ``task_module`` (what unpickling the first chunk would
     import anyway); the time until it is done is the pool's start-up as measured here
-    (:func:`measured_start`).
+    (:func:`measured_start`), and until then a call that lets the caller help submits nothing
+    (:func:`run`).
     """
     global _pool
     check_possible()
@@ -123,9 +125,10 @@ def _process_executor(n_jobs: int, thread_limit: int, task_module: str) -> Any:
                 pool.executor.shutdown(wait=True, kill_workers=True)
             pool = _pool = _Pool(n_jobs, env)
             started = time.perf_counter()
-            pool.executor.submit(importlib.import_module, task_module).add_done_callback(
+            pool.ready = pool.executor.submit(importlib.import_module, task_module)
+            pool.ready.add_done_callback(
                 lambda future: _started(future, time.perf_counter() - started))
-        return pool.executor
+        return pool
 
 
 _measured_start: float | None = None
@@ -203,9 +206,11 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
     order.
 
     With ``caller_helps``, when the workers have to be started (0.5 to 1 s, more for a
-    function whose modules take long to import), one chunk per worker waits for them and the
-    caller runs the next chunks itself meanwhile, until the first worker's chunk is back: the
-    start costs the call little more than it takes the caller to notice it is over.
+    function whose modules take long to import), the caller runs the chunks itself until the
+    first worker is up (its first task is done), then one chunk per worker goes to them while
+    the caller goes on, until the first worker's chunk is back: the start costs the call little
+    more than it takes the caller to notice it is over, and a call shorter than the start runs
+    in the caller alone.
     """
     from joblib.externals.loky.process_executor import (
         BrokenProcessPool,
@@ -215,7 +220,8 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
 
     thread_limit = inner_threads(n_jobs)
     cold = caller_helps and not pool_is_warm(n_jobs)
-    executor = _process_executor(n_jobs, thread_limit, task.__module__)
+    pool = _process_pool(n_jobs, thread_limit, task.__module__)
+    executor = pool.executor
     errstate = np.geterr()
     spool = transport.Spool()
     folder = spool.scratch_folder()
@@ -244,7 +250,8 @@ def run(task: Callable[..., Any], chunks: Iterable[tuple], n_jobs: int, window: 
     try:
         yield from windowed(submit, chunks, window, completed, collect,
                             helper=functools.partial(call_task, task, in_worker_process=False)
-                            if cold else None, helper_window=n_jobs)
+                            if cold else None, helper_window=n_jobs,
+                            ready=pool.ready if cold else None)
     except TerminatedWorkerError as exc:
         raise WorkerCrashedError(_crash_message(exc, folder, described)) from exc
     except BrokenProcessPool as exc:

@@ -135,7 +135,7 @@ def windowed(submit: Callable[[int, tuple], Future], chunks: Iterable[tuple], wi
              completed: Callable[[int], None],
              collect: Callable[[int, Future], Any] | None = None,
              helper: Callable[[tuple], Any] | None = None, helper_window: int = 1,
-             ) -> Generator[Any, None, None]:
+             ready: Future | None = None) -> Generator[Any, None, None]:
     """Keep at most ``window`` chunks submitted and not collected; yield outcomes in order.
 
     ``submit(i, args)`` submits chunk ``i`` and returns its future; ``collect(i, future)`` is
@@ -147,9 +147,11 @@ def windowed(submit: Callable[[int, tuple], Future], chunks: Iterable[tuple], wi
     ones still run, since one of them may fail too and would be the one pandas raises. The
     later chunks already running are not waited for.
 
-    With a ``helper`` (workers that are still starting), only ``helper_window`` chunks are
-    submitted until the first of them completes; meanwhile the caller runs the next chunks
-    itself, ``helper(args)`` giving each one's outcome, instead of waiting.
+    With a ``helper`` (workers that are still starting), nothing is submitted until ``ready``
+    (a first task of the new workers, if given) is done, then only ``helper_window`` chunks
+    until the first of them completes; meanwhile the caller runs the next chunks itself,
+    ``helper(args)`` giving each one's outcome, instead of waiting. Workers that take longer to
+    start than the whole call leave every chunk to the caller, as fast as serial.
     """
     todo = enumerate(chunks)
     pending: dict[Future, int] = {}
@@ -167,6 +169,12 @@ def windowed(submit: Callable[[int, tuple], Future], chunks: Iterable[tuple], wi
                     del pending[later]
 
     try:
+        while helper is not None and ready is not None and not ready.done():
+            item = next(todo, None) if first_failure is None else None
+            if item is None:
+                break
+            collected(item[0], helper(item[1]))
+            yield from order.ready()
         while True:
             limit = window if helper is None else helper_window
             while first_failure is None and len(pending) < limit:

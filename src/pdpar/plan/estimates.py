@@ -63,7 +63,9 @@ def estimate(unit: str, rest_units: int, rest_weight: float, measurement: Measur
             sending = (rest_units * (t.data_seconds + t.results_seconds)
                        + chunks * t.chunk_seconds + t.shared_seconds)
         start = 0.0 if pool_warm else start_seconds(n_jobs, m.busy)
-        # while the workers start, the caller runs chunks itself, beyond one per worker
+        # while the workers start, the caller runs chunks itself (:func:`pdpar.run.processes.run`
+        # gives them nothing before they are up); counted conservatively, as if one chunk per
+        # worker still waited for them
         helped = min(start * cpu_share(1 + n_jobs, m.busy),
                      max(work - n_jobs * work / max(chunks, 1), 0.0))
         on_processes = (start + (work + fixed - helped) / (n_jobs * c.process_efficiency * all_)
@@ -108,8 +110,8 @@ def threads_for(measurement: Measurement, n_jobs: int, rest_units: int) -> int:
 
 
 def corrected(plan: Plan, rest: int, weight: float, m: Measurement, rest_bytes: float,
-               pool_warm: bool, caller_assembles: bool, learned: Mapping[str, float] | None
-               ) -> tuple[dict[str, float], tuple[tuple[str, float], ...]]:
+              pool_warm: bool, caller_assembles: bool, learned: Mapping[str, float] | None
+              ) -> tuple[dict[str, float], tuple[tuple[str, float], ...]]:
     """:func:`estimate`, corrected by what the last calls of the function showed (``learned``,
     :func:`.hindsight.corrections`), and the factors applied, by backend (``"serial"``: the
     work's, on every backend)."""

@@ -4,8 +4,8 @@ The estimates start from the function timed on a call's first units, a few milli
 it. Some of what the whole call costs does not show there: units further in that cost more
 than the first ones, the garbage collector going over a heap that grows with the results,
 pandas' assembly of many results, a worker process slower than the caller. Measured on real
-feature-engineering functions here, the rest of a call took up to 1.7 times its estimate in the
-calling process, the same every time.
+feature-engineering functions here, the rest of a call took 0.6 to 1.6 times its estimate in
+the calling process, much the same from call to call of one function.
 
 So each call the automatic backend decided is timed from its decision to its result
 (:func:`timed`). Run in the calling process, that time over the weight of the units it ran

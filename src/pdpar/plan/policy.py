@@ -10,8 +10,8 @@ allows, timed in wall time and in the calling thread's CPU time. Their results a
 final result, not a separate trial; nothing runs twice. Then:
 
 - ``backend="auto"`` (:func:`choose`) estimates the rest of the call serially, on threads and
-  on processes (:func:`.estimates.estimate`, corrected by what the last calls of the
-  same function showed, :mod:`.hindsight`), from the measured time per unit and the costs of this
+  on processes (:func:`.estimates.estimate`, corrected by what the last calls of the same
+  function showed, :mod:`.hindsight`), from the measured time per unit and the costs of this
   machine (:mod:`.costs`): starting the process pool, dispatching a chunk, sending bytes to a
   worker, sending results back, and assembling them. It takes the fastest, and stays in the
   caller unless a pool is clearly faster (or, when no pool is running yet, unless a warm one
@@ -110,8 +110,9 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     A named backend is kept; only its chunks are sized. ``caller_assembles`` says that staying
     in the caller means running the kind's own chunk there (cheap rows), whose results are
     assembled as the workers' are. ``learned`` is what the last calls of the same function
-    took against their estimates, per backend (:mod:`.hindsight`): the ratio of ``"serial"``
-    corrects the work of every backend, the others their own backend's estimate.
+    showed (:func:`.hindsight.corrections`): under ``"serial"`` the time per unit of weight in
+    the caller, which corrects the work of every backend; under another backend the ratio of
+    its time to its estimate, which scales that backend's estimate (:func:`.estimates.corrected`).
     """
     c = costs()
     m = measurement

@@ -113,8 +113,10 @@ def check(record: dict[str, Any]) -> str:
     if status == "ok":
         return "ok"
     text = {"wrong": "wrong result", "error": "error", "n/a": "n/a"}.get(status, status)
-    detail = detail.replace("|", "/").replace("\n", " ")
-    return f"{text}: {detail[:160]}" if detail else text
+    detail = detail.replace("|", "/").replace("\n", " ")[:160]
+    # brackets in an assertion message ("[left]: [None]") read as Markdown links
+    detail = detail.replace("[", "\\[").replace("]", "\\]")
+    return f"{text}: {detail}" if detail else text
 
 
 def serial_of(rows: list[dict[str, Any]], record: dict[str, Any]) -> dict[str, Any] | None:

@@ -208,3 +208,58 @@ def test_numpy_and_builtin_functions_transform_as_pandas_does():
             assert plan.plain and "built-in" in plan.reason
         else:
             assert plan.backend == "threads" and len(plan.bounds) > 1
+
+
+def _by_group(*results):
+    """A transform whose result for group ``k`` is ``results[k % len(results)](group)``
+    (the key read from ``x``, as pandas may call it on a group's column, named ``x``)."""
+    return lambda g: results[int(np.asarray(g).ravel()[0]) % 8 % len(results)](g)
+
+
+def _with_attrs(g):
+    out = g * 1.0
+    out.attrs = {"unit": "m"}
+    return out
+
+
+# chunks of 3 groups: some chunks' results all alike (joined in the chunk), some not
+TRANSFORMS_THAT_DIFFER_BY_GROUP = {
+    "ints, then floats": _by_group(*[lambda g: g * 2] * 4, *[lambda g: g * 0.5] * 4),
+    "bools and ints": _by_group(lambda g: g > 5, lambda g: g > 5, lambda g: g.astype("int64")),
+    "categoricals of other categories": _by_group(
+        lambda g: g.astype(str).astype("category"), lambda g: g.astype(str).astype("category")),
+    "categoricals of the same categories": _by_group(
+        lambda g: (g % 2).astype(pd.CategoricalDtype([0.0, 1.0]))),
+    "all missing, then dates": _by_group(
+        *[lambda g: g * np.nan] * 3,
+        lambda g: g.map(lambda v: pd.Timestamp("2024-01-01") + pd.Timedelta(days=v))),
+    "nullable and numpy ints": _by_group(lambda g: g.astype("Int64"), lambda g: g.astype("Int64"),
+                                         lambda g: g.astype("int64")),
+    "with attrs": _by_group(lambda g: g * 1.0, lambda g: g * 1.0, _with_attrs),
+}
+
+
+@pytest.mark.parametrize("backend", ["threads", "processes"])
+@pytest.mark.parametrize("name", list(TRANSFORMS_THAT_DIFFER_BY_GROUP))
+def test_transform_results_that_differ_by_group_assemble_as_pandas_does(backend, name):
+    func = TRANSFORMS_THAT_DIFFER_BY_GROUP[name]
+    frame = FRAME[["k", "x"]]
+    for call in (lambda d: d.groupby("k").transform(func),
+                 lambda d: d.groupby("k")["x"].transform(func)):
+        expected = call(frame)
+        got, plan = run_with_plan(call, frame.par(backend=backend, n_jobs=2, chunksize=3))
+        _equal(got, expected)
+        assert plan.backend == backend and len(plan.bounds) > 1
+
+
+def test_a_chunks_transform_results_are_joined_only_where_that_changes_nothing():
+    from pdpar._pandas.groupops import joined_if_alike
+
+    a, b = pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [3]})
+    assert len(joined_if_alike([a, None, b])) == 1
+    assert joined_if_alike([a, None, b])[0]["x"].tolist() == [1, 2, 3]
+    for other in (b.astype(float), b.rename(columns={"x": "y"}), _with_attrs(b),
+                  b["x"]):
+        assert len(joined_if_alike([a, other])) == 2
+    assert len(joined_if_alike([a["x"], b["x"]])) == 1
+    assert len(joined_if_alike([a["x"], b["x"].astype("Int64")])) == 2

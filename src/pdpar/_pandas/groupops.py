@@ -23,7 +23,7 @@ __all__ = ["frame_transform_paths", "frame_transform_step", "series_transform_st
            "series_filter_keeps", "assemble_filter", "agg_calls", "uses_numba",
            "resample_groupby", "resample_handles_callables", "wrap_resample_result",
            "falls_back_to_apply", "resample_include_groups", "agg_replaces_func",
-           "agg_retries_on_key_error", "is_series_groupby"]
+           "agg_retries_on_key_error", "is_series_groupby", "joined_if_alike"]
 
 
 def uses_numba(engine: Any) -> bool:
@@ -74,6 +74,35 @@ def frame_transform_step(obj: pd.DataFrame, group: pd.DataFrame, res: Any) -> An
 def series_transform_step(klass: type, group: pd.Series, res: Any) -> pd.Series:
     """What pandas keeps of a group's result in a Series transform."""
     return klass(res, index=group.index)
+
+
+def joined_if_alike(results: list[Any]) -> list[Any]:
+    """A chunk's kept transform results as one piece, concatenated as the assembly below
+    concatenates them, when that cannot change its result: every result of one class, with
+    the same dtypes (and a frame's the same columns) and no ``attrs``; then the common dtype
+    of this piece and the others is what it would be of all their groups' results. Otherwise,
+    or if concatenating fails (the assembly then fails as pandas does), ``results`` as they
+    are. Fewer, larger pieces make the caller's concatenation cheaper and lighter to send."""
+    kept = [r for r in results if r is not None]
+    if len(kept) < 2:
+        return kept
+    first = kept[0]
+    klass = type(first)
+    if isinstance(first, pd.DataFrame):
+        dtypes = list(first._mgr.get_dtypes())
+        alike = all(type(r) is klass and not r.attrs and r.columns.identical(first.columns)
+                    and list(r._mgr.get_dtypes()) == dtypes for r in kept)
+    elif isinstance(first, pd.Series):
+        alike = all(type(r) is klass and not r.attrs and r.dtype == first.dtype for r in kept)
+    else:
+        alike = False
+    if not alike:
+        return kept
+    try:
+        joined = pd.concat(kept, ignore_index=True) if PANDAS_3 else pd.concat(kept)
+    except Exception:  # noqa: BLE001 - the assembly meets it again, as pandas does
+        return kept
+    return [joined]
 
 
 def assemble_series_transform(gb: Any, results: list[pd.Series]) -> pd.Series:

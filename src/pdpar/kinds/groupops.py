@@ -3,8 +3,9 @@
 Split: pandas' own split of the groupby into whole groups, many per chunk
 (:class:`.wholegroups.WholeGroups`), of the object pandas passes groups of.
 Chunk task: the function on each group exactly as pandas' loop calls it, and what pandas'
-loop keeps of its result (transform: the result indexed like the group; filter: whether the
-group is kept); agg: the raw result of each call.
+loop keeps of its result (transform: the result indexed like the group, a chunk's results
+concatenated into one where the assembly's result cannot differ; filter: whether the group
+is kept); agg: the raw result of each call.
 Combine: transform and filter, pandas' own code after its loop, on every group's kept result
 (:mod:`pdpar._pandas.groupops`); agg, pandas' own ``agg`` with the recorded results in place
 of the function (:func:`.replay.replay`), so that pandas' casting and wrapping of the results
@@ -139,21 +140,22 @@ class GroupsTransform(_GroupsCall):
 
 def transform_series_chunk(piece: pd.Series, starts: Any, ends: Any, keys: Any,
                            span: ChunkSpan, shared: Shared) -> list[pd.Series]:
-    """Each group's result indexed like the group. ``shared.value``: the function and the
+    """Each group's result indexed like the group, joined where that changes nothing
+    (:func:`pdpar._pandas.groupops.joined_if_alike`). ``shared.value``: the function and the
     type of the groupby's object."""
     f, klass = shared.value
     out: list[pd.Series] = []
     with labelled("group", span, lambda: keys[len(out)]):
         for group in each_group(piece, starts, ends, keys, named=True):
             out.append(ops.series_transform_step(klass, group, f(group)))
-    return out
+    return ops.joined_if_alike(out)
 
 
 def transform_frame_chunk(piece: pd.DataFrame, starts: Any, ends: Any, keys: Any,
                           span: ChunkSpan, shared: Shared) -> list[Any]:
-    """Each group's result as pandas keeps it (None for an empty group, which pandas
-    skips). ``shared.value``: the function, its arguments, whether pandas chose the fast
-    path, and an empty frame like the groupby's object."""
+    """Each group's result as pandas keeps it, without the empty groups pandas skips, joined
+    where that changes nothing. ``shared.value``: the function, its arguments, whether
+    pandas chose the fast path, and an empty frame like the groupby's object."""
     func, args, kwargs, fast, obj = shared.value
     path = ops.fast_path if fast else ops.slow_path
     out: list[Any] = []
@@ -163,7 +165,7 @@ def transform_frame_chunk(piece: pd.DataFrame, starts: Any, ends: Any, keys: Any
                 out.append(None)
                 continue
             out.append(ops.frame_transform_step(obj, group, path(func, args, kwargs, group)))
-    return out
+    return ops.joined_if_alike(out)
 
 
 class GroupsFilter(_GroupsCall):

@@ -117,8 +117,8 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 
 s = pd.Series(range(4))
 s.par(backend="processes", n_jobs=2, chunksize=1).map(abs)
-print("ready", flush=True)
-try:
+try:  # "ready" inside: the signal may come before print returns
+    print("ready", flush=True)
     time.sleep(600)
 except KeyboardInterrupt:
     print("interrupted", flush=True)

@@ -74,7 +74,8 @@ class WindowInput:
     Series); ``on``: the index of the Series pandas passes the function (``raw=False``);
     ``start`` and ``end``: each window's rows; ``min_periods``; ``rows``: the label of each
     window's row, for messages; ``group_sizes`` and ``group_keys``: for a groupby, the windows
-    of each group (they are consecutive) and its key.
+    of each group (they are consecutive) and its key; ``indexer``: pandas' window indexer,
+    giving again the bounds it gave (:class:`_KnownBounds`).
     """
 
     columns: list[np.ndarray]
@@ -86,6 +87,24 @@ class WindowInput:
     rows: pd.Index
     group_sizes: np.ndarray | None = None
     group_keys: list[Hashable] | None = None
+    indexer: Any = None
+
+
+class _KnownBounds:
+    """pandas' window indexer, answering the question it was asked again (the same number of
+    rows) with the bounds it gave, instead of computing them once more: a groupby's indexer
+    takes a Python step per group."""
+
+    def __init__(self, indexer: Any, num_values: int, bounds: tuple[Any, Any]) -> None:
+        self.indexer = indexer
+        self.window_size = indexer.window_size
+        self.num_values = num_values
+        self.bounds = bounds
+
+    def get_window_bounds(self, num_values: int = 0, *args: Any, **kwargs: Any) -> Any:
+        if num_values == self.num_values:
+            return self.bounds
+        return self.indexer.get_window_bounds(num_values, *args, **kwargs)
 
 
 def window_input(window: Any) -> WindowInput | str:
@@ -120,9 +139,10 @@ def _window_input(window: Any) -> WindowInput | str:
     indexer = window._get_window_indexer()
     min_periods = window.min_periods if window.min_periods is not None \
         else indexer.window_size
-    start, end = indexer.get_window_bounds(num_values=len(obj), min_periods=min_periods,
-                                           center=window.center, closed=window.closed,
-                                           step=window.step)
+    bounds = indexer.get_window_bounds(num_values=len(obj), min_periods=min_periods,
+                                       center=window.center, closed=window.closed,
+                                       step=window.step)
+    start, end = bounds
     window._check_window_bounds(start, end, len(obj))
     start = np.asarray(start, dtype=np.int64)
     end = np.asarray(end, dtype=np.int64)
@@ -130,7 +150,8 @@ def _window_input(window: Any) -> WindowInput | str:
         return "windows reach outside the data: pandas runs them"
     rows = obj.index[::window.step or 1]
     out = WindowInput([np.ascontiguousarray(c) for c in columns], names, window._on,
-                      start, end, int(min_periods), rows)
+                      start, end, int(min_periods), rows,
+                      indexer=_KnownBounds(indexer, len(obj), bounds))
     if is_grouped_window(window):
         indices = window._grouper.indices
         out.group_sizes = np.array([len(v) for v in indices.values()], dtype=np.int64)
@@ -160,15 +181,19 @@ def called_windows(values: np.ndarray, start: np.ndarray, end: np.ndarray,
     return np.flatnonzero(finite[end] - finite[start] >= min_periods)
 
 
-def assemble_windows(window: Any, outputs: list[np.ndarray]) -> Any:
+def assemble_windows(window: Any, outputs: list[np.ndarray], data: WindowInput) -> Any:
     """What ``window.apply`` returns when its loop gave ``outputs`` (one array per column):
-    pandas' own assembly, from the same columns and bounds."""
+    pandas' own assembly, from the same columns and the bounds of ``data``."""
     remaining = iter(outputs)
 
     def output(values: np.ndarray, start: Any, end: Any, min_periods: Any, *_: Any) -> Any:
         return next(remaining)
 
-    result = window._apply(output, name="apply")
+    window._get_window_indexer = lambda: data.indexer
+    try:
+        result = window._apply(output, name="apply")
+    finally:
+        vars(window).pop("_get_window_indexer", None)
     if next(remaining, None) is not None:
         raise RuntimeError("pdpar internal error: pandas assembled fewer columns than ran")
     return result

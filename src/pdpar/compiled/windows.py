@@ -45,7 +45,7 @@ def apply_windows(window: Any, data: _pandas.WindowInput, func: Any, args: tuple
         outputs = [np.full(n_windows, np.nan) for _ in data.columns]
         order = sorted(range(len(called)), key=lambda j: not len(called[j]))
         if not len(called[order[0]]):  # no window is called: all NaN, as in pandas
-            return _pandas.assemble_windows(window, outputs)
+            return _pandas.assemble_windows(window, outputs, data)
         compiled = compile_for(options, "groups", n_windows, f, "numpy")
         before = compiled.seconds
         parts: list[tuple[int, np.ndarray, Part]] = []
@@ -75,7 +75,7 @@ def apply_windows(window: Any, data: _pandas.WindowInput, func: Any, args: tuple
                   compiled.seconds - before)
         for j, out, _ in parts:
             outputs[j][called[j]] = out
-        return _pandas.assemble_windows(window, outputs)
+        return _pandas.assemble_windows(window, outputs, data)
 
     return attempt(options, unit, n_windows, run)
 

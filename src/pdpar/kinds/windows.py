@@ -167,7 +167,8 @@ class WindowsApply(Call):
     def combine(self, chunks: list[Any]) -> Any:
         outputs = [np.concatenate([chunk[j] for chunk in chunks])
                    for j in range(len(chunks[0]))]
-        return _pandas.assemble_windows(self.window, outputs)
+        assert self.data is not None
+        return _pandas.assemble_windows(self.window, outputs, self.data)
 
 
 class _Counted:

@@ -35,6 +35,10 @@ from benchmarks.methods import METHODS, REFERENCE  # noqa: E402
 from benchmarks.run import ENVS, env_info, interpreter, machine_info  # noqa: E402
 from benchmarks.workloads import WORKLOADS, Workload  # noqa: E402
 
+#: The workload's own ceiling, timed in every round (:class:`benchmarks.methods.PandasHalves`).
+HALVES = "pandas in two halves at once"
+HALVES_ENV = METHODS[HALVES].env
+
 
 class Served:
     """A method's process in ``--serve`` mode."""
@@ -101,6 +105,8 @@ def run_workload(workload: Workload, rounds: int, budget: float, pythons: dict[s
                      and not METHODS[n].supports(workload.op)]
             if REFERENCE not in names and names:
                 names.insert(0, REFERENCE)
+            if env == HALVES_ENV and names:
+                names.insert(1, HALVES)
             for name in sorted(names, key=lambda n: n != REFERENCE):  # the reference first
                 one = Served(workload, size, name, env, pythons[env], refs, scratch, budget)
                 served.append(one)
@@ -125,15 +131,19 @@ def run_workload(workload: Workload, rounds: int, budget: float, pythons: dict[s
 def summary(one: Served, served: list[Served], workload: Workload, size: int,
             rounds: int, ceilings: list[float]) -> dict:
     serial = next((s for s in served if s.env == one.env and s.name == REFERENCE), None)
-    speedups = []
+    halves = next((s for s in served if s.name == HALVES), None)
+    speedups, of_halves = [], []
     if serial is not None and len(serial.times) == rounds and len(one.times) == rounds:
         speedups = [p / t for p, t in zip(serial.times, one.times)]
+    if halves is not None and len(halves.times) == rounds and len(one.times) == rounds:
+        of_halves = [h / t for h, t in zip(halves.times, one.times)]
     return {"workload": workload.key, "size": size, "method": one.name, "env": one.env,
             "state": one.state, "times": one.times, "ceilings": ceilings,
             "median_s": statistics.median(one.times) if one.times else None,
             "speedup": statistics.median(speedups) if speedups else None,
             "of_ceiling": statistics.median(s / c for s, c in zip(speedups, ceilings))
-            if speedups else None}
+            if speedups else None,
+            "of_halves": statistics.median(of_halves) if of_halves else None}
 
 
 def render(rows: list[dict], rounds: int, meta: dict) -> str:
@@ -154,20 +164,30 @@ def render(rows: list[dict], rounds: int, meta: dict) -> str:
                   "ceiling of each round (1 + the slower CPU's speed / the faster one's, from a "
                   "loop pinned to each CPU before the round): "
                   + ", ".join(f"{c:.2f}" for c in ceilings) + ".", "",
+                  f"\"{HALVES}\": serial pandas on each half of the input (whole groups on "
+                  "each side of the median key; a window's second half with the rows its first "
+                  "windows read) in two processes forked with their half, nothing sent and "
+                  "nothing assembled: what two processes of this very code do on this machine "
+                  "in that round, shared caches and all. Its speed-up is the workload's "
+                  "ceiling; a method's share of it is, round by round, the halves' time over "
+                  "the method's.", "",
                   "| method | env | median s | speed-up vs serial pandas (median of rounds) "
-                  "| share of the round's ceiling (median) | every round (s) |",
-                  "|---|---|---|---|---|---|"]
+                  "| share of the round's ceiling (median) "
+                  "| share of pandas in two halves (median) | every round (s) |",
+                  "|---|---|---|---|---|---|---|"]
         for r in mine:
             if r["state"] != "ready":
                 why = {"slow": "cold call longer than the budget: no rounds",
                        "wrong": "wrong result", "error": "error (see its log)"}
-                lines.append(f"| {r['method']} | {r['env']} | — | — | — | "
+                lines.append(f"| {r['method']} | {r['env']} | — | — | — | — | "
                              f"{why.get(r['state'], r['state'])} |")
                 continue
             speedup = f"{r['speedup']:.2f}×" if r["speedup"] else "—"
             share = f"{r['of_ceiling']:.0%}" if r["of_ceiling"] else "—"
+            halves = f"{r['of_halves']:.0%}" if r.get("of_halves") else "—"
             lines.append(f"| {r['method']} | {r['env']} | {r['median_s']:.3g} | {speedup} | "
-                         f"{share} | " + ", ".join(f"{t:.3g}" for t in r["times"]) + " |")
+                         f"{share} | {halves} | "
+                         + ", ".join(f"{t:.3g}" for t in r["times"]) + " |")
     return "\n".join(lines) + "\n"
 
 

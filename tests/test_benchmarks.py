@@ -16,7 +16,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.corpus import CASES  # noqa: E402
-from benchmarks.methods import METHODS, Pdpar  # noqa: E402
+from benchmarks.methods import METHODS, Pdpar, halves  # noqa: E402
 from benchmarks.workloads import WORKLOADS, assert_same  # noqa: E402
 
 TINY = {"W1": 300, "W2": 500, "W3": 2_000, "W4a": 12, "W4b": 12, "W5": 300, "W5b": 300,
@@ -111,6 +111,48 @@ def test_a_served_method_answers_one_timed_call_per_line(tmp_path):
     assert lines[0::2] == ["@@TIME", "@@TIME"] and all(float(t) > 0 for t in lines[1::2])
     reference.communicate("", timeout=60)
     assert child.returncode == 0 and reference.returncode == 0
+
+
+@pytest.mark.parametrize("key", ["W1", "W3", "W7", "W8", "W9"])
+def test_the_two_halves_of_a_ceiling_run_every_unit_once_and_as_the_whole_does(key):
+    """The ceiling method's halves, run by pandas, give the whole input's result between
+    them: no group, row or window is lost or run twice."""
+    import pandas as pd
+
+    op = WORKLOADS[key].op
+    with WORKLOADS[key].make_data(TINY[key] * 3) as data:
+        first, second = halves(op, data)
+        whole = op.pandas(data)
+        parts = [op.pandas(first), op.pandas(second)]
+        if key == "W7":  # the second half's first windows: the overlap's, without their rows
+            parts[1] = parts[1].iloc[op.window - 1:]
+        assert 0.3 < len(first) / len(data) < 0.7
+        joined = pd.concat(parts)
+        if key in ("W3", "W9"):  # results in group order
+            joined = joined.sort_index(level=0, sort_remaining=False, kind="stable")
+        else:
+            joined = joined.reindex(whole.index) if key == "W8" else joined
+        assert_same(joined, whole)
+
+
+def test_the_ceiling_method_times_two_forked_halves_and_leaves_nothing(tmp_path):
+    import subprocess
+
+    import psutil
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.child", "--workload", "W9", "--size", "3000",
+         "--method", "pandas in two halves at once", "--env", "pdpar", "--refs", str(tmp_path),
+         "--out", str(tmp_path / "halves.json"), "--serve"],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "@@READY"
+    workers = psutil.Process(child.pid).children()
+    assert len(workers) == 2
+    out, _ = child.communicate("go\ngo\n", timeout=120)
+    assert [line.split()[0] for line in out.split("\n") if line] == ["@@TIME", "@@TIME"]
+    assert child.returncode == 0
+    psutil.wait_procs(workers, timeout=10)
+    assert not any(w.is_running() for w in workers)
 
 
 # --- benchmarks/realworld.py: the corpus of feature-engineering functions ------------------

@@ -34,6 +34,11 @@ def test_each_benchmarks_page_is_what_its_results_file_renders_to(page, results)
     assert f"`benchmarks/results/{results}`" in rendered
 
 
+def test_the_windows_interleaved_page_is_its_results_file():
+    page = (DOCS / "benchmarks-windows.md").read_text()
+    assert page == (ROOT / "benchmarks" / "results" / "interleaved-windows.md").read_text()
+
+
 def test_the_bench_page_shows_the_tables_of_the_results_file_it_names():
     text = (DOCS / "bench.md").read_text()
     named = set(re.findall(r"benchmarks/results/bench-[\w.-]+\.json", text))

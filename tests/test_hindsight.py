@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 
 import pdpar
+from pdpar import cpus
 from pdpar.kinds.base import call_with
 from pdpar.options import Options
 from pdpar.plan import Plan, hindsight, measured
 from pdpar.plan.costs import COSTS, using
-from pdpar.plan.policy import choose, plan_call
+from pdpar.plan.policy import choose, plan_call, start_price
+from pdpar.run import processes
 
 
 @pytest.fixture(autouse=True)
@@ -167,3 +169,73 @@ def test_forget_clears_what_was_learned():
     hindsight._observe(key, _decided("serial", 1.0), 10.0, 1.0)
     hindsight.forget()
     assert hindsight.corrections(key) == {}
+
+
+# --------------------------------------------------------------------------------------------
+# calls that stayed in the caller because no worker processes were running
+
+
+def test_calls_kept_from_a_cold_pool_start_it_once_they_would_have_saved_its_price():
+    m = measured(100, 0.006)  # 0.6 s over 10,000 rows: pays on warm workers, not on a start
+    stays = choose(_auto(10_000), 10_000, m, pool_warm=False)
+    assert stays.plain and stays.start_seconds is not None
+    estimates = dict(stays.estimates)
+    assert estimates["processes"] > estimates["serial"] / 0.9
+    assert 0 < stays.warm_saving < estimates["serial"]
+    assert "warm worker processes would save it" in stays.reason
+    price = start_price(estimates, stays.start_seconds)
+    assert price >= stays.start_seconds
+
+    almost = choose(_auto(10_000), 10_000, m, pool_warm=False, missed=0.99 * price)
+    assert almost.plain and almost.warm_saving == pytest.approx(stays.warm_saving)
+    starts = choose(_auto(10_000), 10_000, m, pool_warm=False, missed=price)
+    assert starts.backend == "processes" and starts.start_seconds is not None
+    assert "would have saved" in starts.reason and starts.warm_saving is None
+    warm = choose(_auto(10_000), 10_000, m, pool_warm=True)
+    assert warm.backend == "processes" and "faster than serial" in warm.reason
+
+
+def test_work_that_warm_workers_would_not_speed_up_adds_nothing_and_never_starts_them():
+    m = measured(3_000, 0.0015)  # 0.5 us per element, like map(lambda x: x ** 2)
+    plan = choose(plan_call("elements", 100_000, Options(n_jobs=2)), 100_000, m,
+                  pool_warm=False, missed=1e6)
+    assert plan.plain and plan.warm_saving is None
+
+
+def test_what_calls_went_without_adds_up_and_starting_the_workers_clears_it():
+    stayed = Plan("rows", "serial", 1, (), "", n_units=10, warm_saving=0.25)
+    hindsight.cold_pool(stayed)
+    hindsight.cold_pool(stayed)
+    assert hindsight.missed() == pytest.approx(0.5)
+    hindsight.cold_pool(_decided("processes", 0.5))  # on warm workers: changes nothing
+    assert hindsight.missed() == pytest.approx(0.5)
+    hindsight.cold_pool(_decided("processes", 0.5, start=0.8))
+    assert hindsight.missed() == 0
+    hindsight.cold_pool(stayed)
+    hindsight.forget()
+    assert hindsight.missed() == 0
+
+
+@pytest.fixture
+def cold_pool(monkeypatch):
+    """No worker processes running, and no other program's load in the estimates."""
+    monkeypatch.setattr(cpus, "runnable_tasks", lambda: None)
+    processes.shutdown()
+    yield
+    processes.shutdown()
+
+
+def test_real_calls_add_up_what_they_went_without_and_one_starts_the_workers(cold_pool):
+    s = pd.Series(np.arange(3_000))  # _slow on 3,000 elements: tenths of a second
+    expected = s.map(_slow)
+    context = contextvars.Context()
+    result, plan = context.run(lambda: (s.par.map(_slow), pdpar.last_plan()))
+    pd.testing.assert_series_equal(result, expected)
+    assert plan.plain and plan.warm_saving, plan.explain()
+    assert hindsight.missed() == pytest.approx(plan.warm_saving)
+
+    hindsight._missed[0] = 1e3  # as after many such calls
+    result, plan = context.run(lambda: (s.par.map(_slow), pdpar.last_plan()))
+    pd.testing.assert_series_equal(result, expected)
+    assert plan.backend == "processes" and "would have saved" in plan.reason, plan.explain()
+    assert processes.pool_is_warm(plan.n_jobs) and hindsight.missed() == 0

@@ -53,14 +53,16 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
             nbytes = work.nbytes * rest // max(work.n_units, 1)
             warm = pool_is_warm(plan.n_jobs)
             learned = hindsight.corrections(work.key)
+            missed = hindsight.missed()
             chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm,
-                            caller_assembles=work.in_caller, learned=learned)
+                            caller_assembles=work.in_caller, learned=learned, missed=missed)
             if chosen.backend == "processes" and plan.backend == "auto":
                 # worth knowing what sending the rest there costs: measured, and chosen again
                 measurement = dataclasses.replace(
                     measurement, travel=travel(work, measurement.units, results))
                 chosen = choose(plan, rest, measurement, nbytes, weights, pool_warm=warm,
-                                caller_assembles=work.in_caller, learned=learned)
+                                caller_assembles=work.in_caller, learned=learned,
+                                missed=missed)
             plan = chosen
         if plan.plain and work.in_caller and plan.probed < rest:
             # the kind's chunks beat pandas: the rest runs in the caller as one more chunk
@@ -72,6 +74,7 @@ def execute(work: Work, plan: Plan, options: Options) -> list[Any] | Unfinished:
             plan, n_units=work.n_units, probed=plan.probed + first,
             bounds=tuple((first + a, first + b) for a, b in plan.bounds or ())))
         hindsight.started(work.key, plan, rest_weight(measured, rest, weights))
+        hindsight.cold_pool(plan)
         if plan.plain:
             handed_on = True  # the progress goes on as pandas finishes the call
             return Unfinished(results, progress, work.n_units - plan.probed)

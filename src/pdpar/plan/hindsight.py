@@ -18,6 +18,13 @@ off, the data is not alike), and each backend's ratio on its estimate. The plan 
 A value is the geometric mean of the last one and the new one, so one disturbed call moves it
 only half way; a call that started the worker processes teaches nothing about processes (the
 start is measured on its own, :func:`pdpar.run.processes.measured_start`).
+
+A call can also stay in the calling process only because no worker processes are running:
+too short to pay for starting them, though warm ones would have made it faster. What such
+calls would have saved adds up, whatever their function (:func:`cold_pool`), and once it
+reaches what starting the workers costs a call, that call starts them (:func:`missed`, used
+by :func:`.policy.choose`): a program repeating such a call gets the warm pool after a few
+calls, having lost no more than it had already gone without.
 """
 
 from __future__ import annotations
@@ -34,7 +41,8 @@ from typing import Any
 
 from .model import Plan
 
-__all__ = ["key_of", "corrections", "timed", "started", "forget", "LIMIT"]
+__all__ = ["key_of", "corrections", "timed", "started", "cold_pool", "missed", "forget",
+           "LIMIT"]
 
 #: Ratios, and the time per unit against the one measured, are kept within ``1 / LIMIT`` and
 #: ``LIMIT``.
@@ -44,6 +52,7 @@ MAX_FUNCTIONS = 256
 
 _learned: OrderedDict[Hashable, dict[str, float]] = OrderedDict()  # logarithms
 _lock = threading.Lock()
+_missed = [0.0]  # seconds, since the worker processes last started
 _running: contextvars.ContextVar[list[Any] | None] = contextvars.ContextVar(
     "pdpar_hindsight", default=None)
 
@@ -131,7 +140,26 @@ def _observe(key: Hashable, plan: Plan, weight: float, seconds: float) -> None:
             _learned.popitem(last=False)
 
 
+def cold_pool(plan: Plan) -> None:
+    """Count what warm worker processes would have saved the call of ``plan``
+    (``plan.warm_saving``); a plan that starts them starts the count again."""
+    with _lock:
+        if plan.backend == "processes" and plan.start_seconds is not None:
+            _missed[0] = 0.0
+        elif plan.warm_saving:
+            _missed[0] += plan.warm_saving
+
+
+def missed() -> float:
+    """What the calls that stayed in the calling process only because no worker processes
+    were running would have saved on warm ones, since the workers last started."""
+    with _lock:
+        return _missed[0]
+
+
 def forget() -> None:
-    """Forget every function's ratios (the next calls plan from their measurement alone)."""
+    """Forget every function's ratios (the next calls plan from their measurement alone), and
+    what calls went without warm worker processes."""
     with _lock:
         _learned.clear()
+        _missed[0] = 0.0

@@ -145,7 +145,9 @@ class Plan:
     rows, is ``"cheap rows"`` when the function gets a light row instead of a Series, else why
     it gets the Series. ``corrections`` are the factors the estimates were scaled by, per
     backend: what the last calls of the same function took against their estimates
-    (:mod:`.hindsight`).
+    (:mod:`.hindsight`). ``warm_saving`` is what warm worker processes were estimated to save a
+    call that stayed in the caller only because none were running (such calls add up, and
+    start them once they would have saved what starting costs: :func:`.hindsight.missed`).
     """
 
     unit: str
@@ -165,6 +167,7 @@ class Plan:
     start_seconds: float | None = None
     rows: str | None = None
     corrections: tuple[tuple[str, float], ...] = ()
+    warm_saving: float | None = None
 
     @property
     def n_chunks(self) -> int:

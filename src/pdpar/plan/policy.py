@@ -103,7 +103,8 @@ def plan_call(unit: str, n_units: int, options: Options) -> Plan:
 
 def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
            weights: Sequence[int] | np.ndarray | None = None, pool_warm: bool = False,
-           caller_assembles: bool = False, learned: Mapping[str, float] | None = None) -> Plan:
+           caller_assembles: bool = False, learned: Mapping[str, float] | None = None,
+           missed: float = 0.0) -> Plan:
     """The automatic backend's choice for the units after the measured ones, with the chunks
     cut for it; the plan records the measurement and the estimates.
 
@@ -113,6 +114,9 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     showed (:func:`.hindsight.corrections`): under ``"serial"`` the time per unit of weight in
     the caller, which corrects the work of every backend; under another backend the ratio of
     its time to its estimate, which scales that backend's estimate (:func:`.estimates.corrected`).
+    ``missed`` is what the earlier calls that stayed in the caller only because no worker
+    processes were running would have saved on warm ones (:func:`.hindsight.missed`): once it
+    reaches what starting them costs this call, they start (:func:`_cold_pool`).
     """
     c = costs()
     m = measurement
@@ -132,8 +136,9 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
         return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(),
                                    reason="every unit ran while measuring")
     rest_bytes = nbytes * rest / max(n_units, 1)
-    estimates, corrections = corrected(plan, rest, rest_weight(probed, n_units, weights), m,
-                                        rest_bytes, pool_warm, caller_assembles, learned)
+    weight = rest_weight(probed, n_units, weights)
+    estimates, corrections = corrected(plan, rest, weight, m, rest_bytes, pool_warm,
+                                        caller_assembles, learned)
     refused = _processes_refused(m, estimates)
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
@@ -142,8 +147,12 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
                                else start_seconds(plan.n_jobs, m.busy),
                                corrections=corrections)
     pays = estimates[parallel] <= c.parallel_margin * estimates["serial"]
-    starts_pool = not pays and not pool_warm \
-        and _pool_pays_later(estimates, start_seconds(plan.n_jobs, m.busy))
+    starts_pool, saving = None, None
+    if not pays and not pool_warm:
+        warm = corrected(plan, rest, weight, m, rest_bytes, True, caller_assembles,
+                         learned)[0]["processes"]
+        starts_pool, saving = _cold_pool(estimates, warm, start_seconds(plan.n_jobs, m.busy),
+                                         missed)
     if starts_pool:
         parallel = "processes"
         speedup = estimates["serial"] / estimates[parallel]
@@ -151,16 +160,28 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
         reason = (f"a pool would not pay (the best, {parallel}, is estimated at "
                   f"{format_seconds(estimates[parallel])} against "
                   f"{format_seconds(estimates['serial'])} in the calling process)")
+        if saving is not None:
+            price = start_price(estimates, start_seconds(plan.n_jobs, m.busy))
+            reason += (f"; warm worker processes would save it {format_seconds(saving)}: "
+                       f"once such calls add up to what starting them costs "
+                       f"({format_seconds(price)}; {format_seconds(missed)} before this "
+                       "call), they start")
         if refused:
             reason += f"; {refused}"
-        return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(), reason=reason)
+        return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(), reason=reason,
+                                   warm_saving=saving)
     n_jobs = threads_for(m, plan.n_jobs, rest) if parallel == "threads" else plan.n_jobs
     why = ("the function waits (CPU time well below wall time): threads"
            if parallel == "threads" and m.waits else f"{parallel}")
     reason = f"{why}, estimated {speedup:.2f}x faster than serial"
     if refused and parallel != "processes":
         reason += f" ({refused})"
-    if starts_pool:
+    if starts_pool == "repaid":
+        reason = (f"processes: the worker processes start in this call (estimated "
+                  f"{speedup:.2f}x serial's speed): the calls before it that stayed in the "
+                  f"caller for want of them would have saved {format_seconds(missed)} on them "
+                  "warm, as much as starting them costs")
+    elif starts_pool:
         reason = (f"processes: the worker processes start in this call (estimated "
                   f"{speedup:.2f}x serial's speed), and calls like it that follow find them "
                   "warm")
@@ -179,6 +200,38 @@ def _processes_refused(m: Measurement, estimates: dict[str, float]) -> str | Non
     if why:
         estimates["processes"] = math.inf
     return why
+
+
+def _cold_pool(estimates: dict[str, float], warm: float, start: float,
+               missed: float) -> tuple[str | None, float | None]:
+    """With no worker processes running and no backend paying now: why to start them in this
+    call (None: not to), and else what warm ones would save it (None: they would not pay
+    either).
+
+    They start when this call pays little for it (:func:`_pool_pays_later`: ``"now"``), or
+    (``"repaid"``) when the
+    earlier calls that stayed in the caller for want of them would together have saved
+    (``missed``) as much as starting them costs (:func:`start_price`): a program that
+    repeats a call too short to pay for the start never finds the pool warm otherwise, and
+    so it loses at most what it has already gone without (the rule of renting skis until the
+    rent paid would have bought them).
+    """
+    c = costs()
+    serial, cold = estimates["serial"], estimates["processes"]
+    if _pool_pays_later(estimates, start):
+        return "now", None
+    if not math.isfinite(cold) or warm > c.parallel_margin * serial:
+        return None, None
+    if missed >= start_price(estimates, start):
+        return "repaid", None
+    return None, serial - warm
+
+
+def start_price(estimates: dict[str, float], start: float) -> float:
+    """What starting the worker processes is counted to cost a call that stays in the caller
+    for want of them: the start itself, or more if the estimates say so (the caller runs
+    chunks while the workers start, but on as many CPUs as workers, their start slows it)."""
+    return max(estimates["processes"] - estimates["serial"], start)
 
 
 def _pool_pays_later(estimates: dict[str, float], start: float) -> bool:

@@ -143,16 +143,16 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
     parallel = min(("threads", "processes"), key=estimates.__getitem__)
     speedup = estimates["serial"] / estimates[parallel] if estimates[parallel] > 0 else 1.0
     ordered = tuple(sorted(estimates.items(), key=lambda item: item[1]))
-    plan = dataclasses.replace(plan, estimates=ordered, start_seconds=None if pool_warm
-                               else start_seconds(plan.n_jobs, m.busy),
+    start = start_seconds(plan.n_jobs, m.busy)
+    plan = dataclasses.replace(plan, estimates=ordered,
+                               start_seconds=None if pool_warm else start,
                                corrections=corrections)
     pays = estimates[parallel] <= c.parallel_margin * estimates["serial"]
     starts_pool, saving = None, None
     if not pays and not pool_warm:
         warm = corrected(plan, rest, weight, m, rest_bytes, True, caller_assembles,
                          learned)[0]["processes"]
-        starts_pool, saving = _cold_pool(estimates, warm, start_seconds(plan.n_jobs, m.busy),
-                                         missed)
+        starts_pool, saving = _cold_pool(estimates, warm, start, missed)
     if starts_pool:
         parallel = "processes"
         speedup = estimates["serial"] / estimates[parallel]
@@ -161,11 +161,10 @@ def choose(plan: Plan, n_units: int, measurement: Measurement, nbytes: int = 0,
                   f"{format_seconds(estimates[parallel])} against "
                   f"{format_seconds(estimates['serial'])} in the calling process)")
         if saving is not None:
-            price = start_price(estimates, start_seconds(plan.n_jobs, m.busy))
             reason += (f"; warm worker processes would save it {format_seconds(saving)}: "
                        f"once such calls add up to what starting them costs "
-                       f"({format_seconds(price)}; {format_seconds(missed)} before this "
-                       "call), they start")
+                       f"({format_seconds(start_price(estimates, start))}; "
+                       f"{format_seconds(missed)} before this call), they start")
         if refused:
             reason += f"; {refused}"
         return dataclasses.replace(plan, backend="serial", n_jobs=1, bounds=(), reason=reason,
@@ -209,12 +208,11 @@ def _cold_pool(estimates: dict[str, float], warm: float, start: float,
     either).
 
     They start when this call pays little for it (:func:`_pool_pays_later`: ``"now"``), or
-    (``"repaid"``) when the
-    earlier calls that stayed in the caller for want of them would together have saved
-    (``missed``) as much as starting them costs (:func:`start_price`): a program that
-    repeats a call too short to pay for the start never finds the pool warm otherwise, and
-    so it loses at most what it has already gone without (the rule of renting skis until the
-    rent paid would have bought them).
+    (``"repaid"``) when the earlier calls that stayed in the caller for want of them would
+    together have saved (``missed``) as much as starting them costs (:func:`start_price`): a
+    program that repeats a call too short to pay for the start never finds the pool warm
+    otherwise, and so it loses at most what it has already gone without (the rule of renting
+    skis until the rent paid would have bought them).
     """
     c = costs()
     serial, cold = estimates["serial"], estimates["processes"]
